@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+#include "daemon/fabric.hh"
+
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+#include <thread>
+
+namespace vx {
+
+namespace {
+
+constexpr unsigned pool_cache = 256;
+
+rte_rcu_qsbr* make_rcu(uint32_t readers) {
+    const size_t size = rte_rcu_qsbr_get_memsize(readers);
+    auto* v = static_cast<rte_rcu_qsbr*>(rte_zmalloc("vx_rcu", size, RTE_CACHE_LINE_SIZE));
+    if (v == nullptr || rte_rcu_qsbr_init(v, readers) != 0) {
+        rte_free(v);
+        throw std::runtime_error("cannot allocate the workers' RCU state");
+    }
+    return v;
+}
+
+// Each (port, RX queue) pair goes to a worker, round robin, so a port's queues spread out.
+std::vector<std::vector<rx_queue>> spread_queues(const config::model& m, uint16_t workers) {
+    std::vector<std::vector<rx_queue>> out(workers);
+    size_t next = 0;
+    for (uint16_t p = 0; p < m.ports.size(); ++p) {
+        for (uint16_t q = 0; q < m.ports[p].queues; ++q) {
+            out[next++ % workers].push_back({p, q});
+        }
+    }
+    return out;
+}
+
+int launch_worker(void* arg) {
+    auto* job = static_cast<std::pair<worker*, const std::atomic<bool>*>*>(arg);
+    job->first->run(*job->second);
+    return 0;
+}
+
+} // namespace
+
+fabric::fabric(const config::model& m, uint16_t workers) : _model(m) {
+    const uint16_t n_workers = std::max<uint16_t>(workers, 1);
+    uint32_t buffers = m.dp.mbufs;
+    uint32_t needed = n_workers * (pool_cache + 4 * burst::capacity);
+    for (const auto& p : m.ports) {
+        needed += dpdk_port::buffers_needed(p.queues, n_workers);
+    }
+    if (buffers < needed) {
+        spdlog::info("packet pool: {} buffers configured, {} needed by the ports' queues: using {}", buffers, needed,
+                     needed);
+        buffers = needed;
+    }
+    _pool = rte_pktmbuf_pool_create("vx_pool", buffers, pool_cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    if (_pool == nullptr) {
+        throw std::runtime_error(fmt::format("cannot create a pool of {} packet buffers: {} (raise memory_mb?)", buffers,
+                                             rte_strerror(rte_errno)));
+    }
+    _rcu = make_rcu(n_workers);
+    _macs = std::make_unique<fdb>(fdb::params{"vx_fdb", m.mac_table.max_entries, m.mac_table.aging_s, _rcu, SOCKET_ID_ANY});
+
+    auto snap = std::make_unique<snapshot>();
+    snap->l2 = l2_tables::build(m);
+    for (const auto& p : m.ports) {
+        _ports.push_back(std::make_unique<dpdk_port>(p, n_workers, _pool));
+        snap->device.push_back(_ports.back()->id());
+        snap->names.push_back(p.name);
+    }
+    _state = std::make_unique<snapshot_holder>(_rcu);
+    _state->publish(std::move(snap));
+    add_static_macs(m);
+
+    _learner = std::make_unique<learner>(*_macs, *_state, _clock);
+    const worker_shared shared{_state.get(), _macs.get(), _rcu, _pool, &_clock, m.dp.idle_sleep_us};
+    auto queues = spread_queues(m, n_workers);
+    for (uint16_t w = 0; w < n_workers; ++w) {
+        _workers.push_back(std::make_unique<worker>(w, std::move(queues[w]), shared));
+        _learner->watch(_workers.back()->learn_ring());
+    }
+}
+
+fabric::~fabric() {
+    _workers.clear();
+    _ports.clear();
+    _macs.reset();
+    _state.reset();
+    rte_free(_rcu);
+    rte_mempool_free(_pool);
+}
+
+void fabric::add_static_macs(const config::model& m) {
+    const auto& l2 = _state->current().l2;
+    for (const auto& s : m.mac_table.statics) {
+        const auto mac = mac_addr::parse(s.mac);
+        const auto port = std::find_if(m.ports.begin(), m.ports.end(), [&](const auto& p) { return p.name == s.port; });
+        const uint16_t bd = l2.bd_of_vlan[s.vlan];
+        if (!mac || port == m.ports.end() || bd == l2_tables::no_domain) {
+            throw std::runtime_error(fmt::format("static MAC {} vlan {} port {}: not valid", s.mac, s.vlan, s.port));
+        }
+        if (!_macs->add_static(fdb_key::make(*mac, bd), static_cast<uint16_t>(port - m.ports.begin()))) {
+            throw std::runtime_error(fmt::format("static MAC {}: the MAC table is full", s.mac));
+        }
+    }
+}
+
+void fabric::describe() const {
+    spdlog::info("vxswitch {}: a VLAN-aware L2 learning switch, {} worker(s), {} port(s), MAC table of {} entries",
+                 VXSWITCH_VERSION, _workers.size(), _ports.size(), _macs->capacity());
+    for (size_t i = 0; i < _ports.size(); ++i) {
+        const auto& p = _model.ports[i];
+        const std::string vlans = p.mode == config::port_mode::access
+                                      ? fmt::format("access vlan {}", p.access_vlan)
+                                      : fmt::format("trunk vlans {}{}", fmt::join(p.allowed_vlans, ","),
+                                                    p.native_vlan ? fmt::format(" native {}", *p.native_vlan) : "");
+        spdlog::info("  port {:<10} {:<12} {} ({})", p.name, _ports[i]->driver(), p.device, vlans);
+    }
+    for (const auto& w : _workers) {
+        std::vector<std::string> q;
+        for (const auto& rq : w->queues()) {
+            q.push_back(fmt::format("{}/{}", _model.ports[rq.port].name, rq.queue));
+        }
+        spdlog::info("  worker {} polls {}", w->id(), fmt::join(q, " "));
+    }
+}
+
+void fabric::run(const std::atomic<bool>& stop, std::chrono::seconds stats_interval) {
+    std::atomic<bool> stop_workers{false};
+    std::vector<std::pair<worker*, const std::atomic<bool>*>> jobs;
+    jobs.reserve(_workers.size());
+    unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+    for (auto& w : _workers) {
+        if (lcore >= RTE_MAX_LCORE) {
+            throw std::runtime_error("fewer worker lcores than workers: check the EAL's --lcores");
+        }
+        jobs.emplace_back(w.get(), &stop_workers);
+        rte_eal_remote_launch(launch_worker, &jobs.back(), lcore);
+        lcore = rte_get_next_lcore(lcore, 1, 0);
+    }
+    std::vector<uint64_t> last_rx(_ports.size(), 0);
+    auto next_stats = std::chrono::steady_clock::now() + stats_interval;
+    while (!stop.load()) {
+        if (_learner->drain() == 0) {
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        }
+        _learner->tick();
+        if (stats_interval.count() > 0 && std::chrono::steady_clock::now() >= next_stats) {
+            print_rates(last_rx, stats_interval);
+            next_stats += stats_interval;
+        }
+    }
+    stop_workers.store(true);
+    rte_eal_mp_wait_lcore();
+    _learner->drain();
+}
+
+void fabric::run_check(uint16_t burst_size, std::chrono::milliseconds quiet) {
+    worker& w = *_workers.front();
+    rte_rcu_qsbr_thread_register(_rcu, w.id());
+    rte_rcu_qsbr_thread_online(_rcu, w.id());
+    auto last_traffic = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - last_traffic < quiet) {
+        const uint32_t received = w.poll_once(burst_size);
+        rte_rcu_qsbr_quiescent(_rcu, w.id());
+        _learner->drain();
+        if (received != 0) {
+            last_traffic = std::chrono::steady_clock::now();
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+    rte_rcu_qsbr_thread_offline(_rcu, w.id());
+    rte_rcu_qsbr_thread_unregister(_rcu, w.id());
+}
+
+void fabric::print_rates(std::vector<uint64_t>& last_rx, std::chrono::seconds interval) const {
+    const auto now = state();
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < _ports.size(); ++i) {
+        const auto& p = now["ports"][i];
+        const uint64_t rx = p["counters"]["rx_packets"];
+        uint64_t drops = 0;
+        for (const auto& [reason, n] : p["drops"].items()) {
+            drops += n.get<uint64_t>();
+        }
+        parts.push_back(fmt::format("{} rx {} ({:.0f}/s) tx {} drop {}", _model.ports[i].name, rx,
+                                    static_cast<double>(rx - last_rx[i]) / static_cast<double>(interval.count()),
+                                    p["counters"]["tx_packets"].get<uint64_t>(), drops));
+        last_rx[i] = rx;
+    }
+    spdlog::info("{} | macs {}", fmt::join(parts, " | "), _macs->size());
+}
+
+nlohmann::json fabric::state() const {
+    using nlohmann::json;
+    json ports = json::array();
+    for (size_t i = 0; i < _ports.size(); ++i) {
+        port_counter_block sum;
+        for (const auto& w : _workers) {
+            const auto& c = w->counters().ports[i];
+            for (size_t k = 0; k < port_counter_count; ++k) {
+                sum.counter[k] += c.counter[k];
+            }
+            for (size_t k = 0; k < drop_reason_count; ++k) {
+                sum.drops[k] += c.drops[k];
+            }
+        }
+        json counters = json::object();
+        json drops = json::object();
+        for (size_t k = 0; k < port_counter_count; ++k) {
+            counters[std::string(port_counters[k].name)] = sum.counter[k];
+        }
+        for (size_t k = 0; k < drop_reason_count; ++k) {
+            drops[std::string(drop_reasons[k].name)] = sum.drops[k];
+        }
+        ports.push_back({{"name", _model.ports[i].name},
+                         {"device", _model.ports[i].device},
+                         {"driver", _ports[i]->driver()},
+                         {"counters", counters},
+                         {"drops", drops}});
+    }
+    json workers = json::array();
+    for (const auto& w : _workers) {
+        json counters = json::object();
+        for (size_t k = 0; k < worker_counter_count; ++k) {
+            counters[std::string(worker_counters[k].name)] = w->counters().counter[k];
+        }
+        workers.push_back({{"id", w->id()}, {"counters", counters}});
+    }
+    const auto& l2 = _state->current().l2;
+    json macs = json::array();
+    for (const auto& e : _macs->entries(_clock.now_s())) {
+        macs.push_back({{"mac", e.key.mac().to_string()},
+                        {"vlan", l2.domains[e.key.bd()].vlan},
+                        {"port", _model.ports[e.port].name},
+                        {"static", e.is_static},
+                        {"idle_s", e.idle_s}});
+    }
+    const auto& st = _macs->statistics();
+    return {{"ports", ports},
+            {"workers", workers},
+            {"fdb",
+             {{"size", _macs->size()},
+              {"capacity", _macs->capacity()},
+              {"added", st.added},
+              {"moved", st.moved},
+              {"aged", st.aged},
+              {"refused_full", st.refused_full},
+              {"entries", macs}}}};
+}
+
+} // namespace vx

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// fabric: a running switch assembled from a validated config::model, after rte_eal_init.
+//
+// Owns, in order of construction: the packet pool, the workers' RCU variable, the fdb, the
+// ports, the published snapshot and the workers. The calling thread (the EAL's main lcore)
+// becomes the control thread: it runs the learner and aging, and prints statistics.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "config/model.hh"
+#include "ports/dpdk_port.hh"
+#include "tables/fdb.hh"
+#include "tables/learner.hh"
+#include "worker/clock.hh"
+#include "worker/snapshot.hh"
+#include "worker/worker.hh"
+
+struct rte_mempool;
+
+namespace vx {
+
+class fabric {
+public:
+    // workers == 0 means: one worker that runs on the calling thread (run_check()).
+    // Throws std::runtime_error naming what could not be set up.
+    fabric(const config::model& m, uint16_t workers);
+    ~fabric();
+    fabric(const fabric&) = delete;
+    fabric& operator=(const fabric&) = delete;
+
+    // Starts the workers on the EAL's worker lcores and runs the control loop until `stop`.
+    void run(const std::atomic<bool>& stop, std::chrono::seconds stats_interval);
+    // Deterministic single-thread run for golden tests: polls with bursts of `burst_size`,
+    // applies learn events after every burst, and returns once the ports have been silent
+    // for `quiet` (finite inputs such as net_pcap rx_pcap files are then exhausted).
+    void run_check(uint16_t burst_size, std::chrono::milliseconds quiet);
+
+    // Counters (per port, per worker, drops by reason) and the MAC table, as JSON.
+    nlohmann::json state() const;
+    // The banner: what runs, and where its ports are.
+    void describe() const;
+
+private:
+    void add_static_macs(const config::model& m);
+    void print_rates(std::vector<uint64_t>& last_rx, std::chrono::seconds interval) const;
+
+    config::model _model;
+    coarse_clock _clock;
+    rte_mempool* _pool = nullptr;
+    rte_rcu_qsbr* _rcu = nullptr;
+    std::unique_ptr<fdb> _macs;
+    std::vector<std::unique_ptr<dpdk_port>> _ports;
+    std::unique_ptr<snapshot_holder> _state;
+    std::unique_ptr<learner> _learner;
+    std::vector<std::unique_ptr<worker>> _workers;
+};
+
+} // namespace vx

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// dpdk_port: a switch port backed by a DPDK ethdev, any PMD: a PCI NIC or a virtual device
+// (net_af_xdp, net_tap, net_memif, net_vhost, net_pcap, net_ring, net_null, ...).
+//
+// Cold path only: probing, queue set-up, start and stop. The workers use the port id with
+// rte_eth_rx_burst/rte_eth_tx_burst directly.
+
+#include <cstdint>
+#include <string>
+
+#include "config/model.hh"
+
+struct rte_mempool;
+
+namespace vx {
+
+// True for "0000:01:00.0" and "01:00.0": such devices are given to the EAL's allow-list.
+bool is_pci_address(const std::string& device);
+// The ethdev name DPDK gives the device ("net_tap0" for "net_tap0,iface=x").
+std::string device_name(const std::string& device);
+
+class dpdk_port {
+public:
+    // Probes (if the EAL did not already) and configures the device: cfg.queues RX queues,
+    // one TX queue per worker. Throws std::runtime_error with the port's name and DPDK's reason.
+    dpdk_port(const config::port& cfg, uint16_t tx_queues, rte_mempool* pool);
+    ~dpdk_port();
+    dpdk_port(const dpdk_port&) = delete;
+    dpdk_port& operator=(const dpdk_port&) = delete;
+
+    uint16_t id() const { return _id; }
+    const std::string& name() const { return _name; }
+    const std::string& driver() const { return _driver; }
+    // Descriptors this port may hold: what the mempool must have room for.
+    static uint32_t buffers_needed(uint16_t rx_queues, uint16_t tx_queues);
+
+private:
+    uint16_t _id = 0;
+    std::string _name;
+    std::string _driver;
+};
+
+} // namespace vx

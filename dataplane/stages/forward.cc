@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+#include "stages/forward.hh"
+
+#include <rte_mbuf.h>
+
+#include "stages/vlan_egress.hh"
+
+namespace vx {
+
+namespace {
+
+// Edits the tag for `port` and queues the frame there; false if it had to be dropped.
+bool emit(rte_mbuf* m, const l2_header& h, uint16_t bd, uint16_t port, worker_ctx& w) {
+    const auto& rules = w.state->l2.ports[port];
+    const egress_rule rule = rules.egress[bd];
+    drop_reason why = drop_reason::egress_not_member;
+    if (rule.member()) {
+        if (vlan_egress(m, h, rule, rules.tpid)) {
+            w.egress->push(port, w.state->device[port], m, *w.counters);
+            return true;
+        }
+        why = drop_reason::egress_no_headroom;
+    }
+    w.port(port).drop(why);
+    rte_pktmbuf_free(m);
+    return false;
+}
+
+} // namespace
+
+void forward::process(burst& b, worker_ctx& w) const {
+    send_unicast(b, w);
+    send_flood(b, w);
+    free_drops(b, w);
+}
+
+void forward::send_unicast(burst& b, worker_ctx& w) {
+    for (uint16_t i = 0; i < b.count; ++i) {
+        if (b.out[i].is_unicast()) {
+            emit(b.pkts[i], b.l2[i], b.bd[i], b.out[i].port(), w);
+        }
+    }
+}
+
+void forward::send_flood(burst& b, worker_ctx& w) {
+    uint64_t flooded = 0;
+    for (uint16_t i = 0; i < b.count; ++i) {
+        if (!b.out[i].is_flood()) {
+            continue;
+        }
+        const auto& members = w.state->l2.domains[b.bd[i]].members;
+        int last = -1; // the member that gets the original
+        for (size_t k = members.size(); k-- > 0;) {
+            if (members[k] != b.ingress) {
+                last = static_cast<int>(k);
+                break;
+            }
+        }
+        if (last < 0) {
+            b.drop(i, drop_reason::flood_empty);
+            continue;
+        }
+        ++flooded;
+        for (int k = 0; k < last; ++k) {
+            const uint16_t port = members[static_cast<size_t>(k)];
+            if (port == b.ingress) {
+                continue;
+            }
+            rte_mbuf* copy = rte_pktmbuf_copy(b.pkts[i], w.pool, 0, UINT32_MAX);
+            if (copy == nullptr) {
+                w.port(port).drop(drop_reason::no_buffer);
+                continue;
+            }
+            emit(copy, b.l2[i], b.bd[i], port, w);
+        }
+        emit(b.pkts[i], b.l2[i], b.bd[i], members[static_cast<size_t>(last)], w);
+    }
+    w.port(b.ingress).add(port_counter::flooded, flooded);
+}
+
+void forward::free_drops(burst& b, worker_ctx& w) {
+    std::array<rte_mbuf*, burst::capacity> dropped;
+    unsigned n = 0;
+    auto& pc = w.port(b.ingress);
+    for (uint16_t i = 0; i < b.count; ++i) {
+        if (b.out[i].is_drop()) {
+            pc.drop(b.why[i]);
+            dropped[n++] = b.pkts[i];
+        }
+    }
+    if (n != 0) {
+        rte_pktmbuf_free_bulk(dropped.data(), n);
+    }
+}
+
+} // namespace vx

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// worker_ctx: what a stage may use besides the burst. Filled by the worker once per burst;
+// everything here is either the worker's own (counters, egress queues, learn ring) or
+// read-only shared state (snapshot, fdb).
+
+#include <cstdint>
+
+#include "counters/counters.hh"
+#include "worker/egress_queues.hh"
+#include "worker/snapshot.hh"
+
+struct rte_mempool;
+struct rte_ring;
+
+namespace vx {
+
+class fdb;
+
+struct worker_ctx {
+    const snapshot* state = nullptr;
+    const fdb* macs = nullptr;
+    rte_ring* learn_ring = nullptr;    // single producer: this worker; consumer: the learner
+    rte_mempool* pool = nullptr;       // for flood copies
+    uint32_t now_s = 0;
+    worker_counter_block* counters = nullptr;
+    egress_queues* egress = nullptr;
+
+    port_counter_block& port(uint16_t index) const { return counters->ports[index]; }
+};
+
+// A pipeline stage: one pass over a burst. Checked at compile time, called directly.
+template <class S>
+concept stage = requires(S& s, burst& b, worker_ctx& w) { s.process(b, w); };
+
+} // namespace vx

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// A pipeline is its stages, in order, fixed at compile time: running it is a sequence of
+// direct calls, one per stage per burst, which the compiler can inline. Variants (QinQ,
+// tunnels, tracing) become other instantiations, chosen once per burst, not per packet.
+
+#include <tuple>
+
+#include "stages/fdb_learn.hh"
+#include "stages/fdb_lookup.hh"
+#include "stages/forward.hh"
+#include "stages/parse.hh"
+#include "stages/vlan_ingress.hh"
+#include "worker/context.hh"
+
+namespace vx {
+
+template <stage... Stages>
+class pipeline {
+public:
+    void run(burst& b, worker_ctx& w) {
+        std::apply([&](auto&... s) { (s.process(b, w), ...); }, _stages);
+    }
+
+private:
+    std::tuple<Stages...> _stages;
+};
+
+// The 802.1Q learning switch.
+using l2_pipeline = pipeline<parse, vlan_ingress, fdb_learn, fdb_lookup, forward>;
+
+} // namespace vx

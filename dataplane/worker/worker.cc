@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+#include "worker/worker.hh"
+
+#include <rte_ethdev.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+#include <thread>
+
+#include "tables/fdb.hh"
+
+namespace vx {
+
+namespace {
+constexpr unsigned learn_ring_size = 4096;
+}
+
+worker::worker(uint16_t id, std::vector<rx_queue> queues, const worker_shared& shared)
+    : _id(id), _queues(std::move(queues)), _shared(shared), _counters(std::make_unique<worker_counter_block>()),
+      _egress(std::make_unique<egress_queues>()), _burst(std::make_unique<burst>()) {
+    const auto name = fmt::format("vx_learn_{}", id);
+    _learn_ring = rte_ring_create_elem(name.c_str(), sizeof(learn_event), learn_ring_size, SOCKET_ID_ANY,
+                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (_learn_ring == nullptr) {
+        throw std::runtime_error(fmt::format("worker {}: cannot create its learn ring: {}", id, rte_strerror(rte_errno)));
+    }
+    _egress->set_tx_queue(id);
+}
+
+worker::~worker() { rte_ring_free(_learn_ring); }
+
+uint32_t worker::poll_once(uint16_t burst_size) {
+    const snapshot& state = _shared.state->current();
+    worker_ctx ctx{&state, _shared.macs, _learn_ring, _shared.pool, _shared.clock->now_s(), _counters.get(),
+                   _egress.get()};
+    uint32_t received = 0;
+    burst& b = *_burst;
+    for (const auto& q : _queues) {
+        b.count = rte_eth_rx_burst(state.device[q.port], q.queue, b.pkts.data(), burst_size);
+        if (b.count == 0) {
+            continue;
+        }
+        b.ingress = q.port;
+        _pipeline.run(b, ctx);
+        _egress->flush(*_counters);
+        received += b.count;
+        _counters->add(worker_counter::bursts);
+    }
+    _counters->add(worker_counter::packets, received);
+    return received;
+}
+
+void worker::run(const std::atomic<bool>& stop) {
+    rte_rcu_qsbr_thread_register(_shared.rcu, _id);
+    rte_rcu_qsbr_thread_online(_shared.rcu, _id);
+    auto& c = *_counters;
+    while (!stop.load(std::memory_order_relaxed)) {
+        const uint64_t start = rte_rdtsc();
+        const uint32_t received = poll_once();
+        rte_rcu_qsbr_quiescent(_shared.rcu, _id);
+        const uint64_t spent = rte_rdtsc() - start;
+        c.add(worker_counter::polls);
+        if (received != 0) {
+            c.add(worker_counter::busy_polls);
+            c.add(worker_counter::busy_cycles, spent);
+        } else {
+            c.add(worker_counter::idle_cycles, spent);
+            if (_shared.idle_sleep_us != 0) {
+                rte_rcu_qsbr_thread_offline(_shared.rcu, _id);
+                std::this_thread::sleep_for(std::chrono::microseconds(_shared.idle_sleep_us));
+                rte_rcu_qsbr_thread_online(_shared.rcu, _id);
+            }
+        }
+    }
+    rte_rcu_qsbr_thread_offline(_shared.rcu, _id);
+    rte_rcu_qsbr_thread_unregister(_shared.rcu, _id);
+}
+
+} // namespace vx

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// worker: one poll-mode loop over a set of (port, RX queue) pairs.
+//
+// Per round: receive a burst from each queue, run the pipeline on it, send what it queued;
+// then report an RCU quiescent state (the worker holds no shared pointer between rounds).
+// Each worker transmits on its own TX queue of every port (queue id = worker id). The
+// worker writes only its own counters; busy and idle cycles say how loaded the core
+// really is, since a poll-mode core always looks 100 % busy to the OS.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "counters/counters.hh"
+#include "worker/clock.hh"
+#include "worker/context.hh"
+#include "worker/egress_queues.hh"
+#include "worker/pipeline.hh"
+
+struct rte_ring;
+struct rte_mempool;
+
+namespace vx {
+
+class fdb;
+
+struct rx_queue {
+    uint16_t port = 0;  // port index
+    uint16_t queue = 0; // RX queue id on that port
+};
+
+struct worker_shared {
+    const snapshot_holder* state = nullptr;
+    const fdb* macs = nullptr;
+    rte_rcu_qsbr* rcu = nullptr;
+    rte_mempool* pool = nullptr;
+    const coarse_clock* clock = nullptr;
+    uint32_t idle_sleep_us = 0;
+};
+
+class worker {
+public:
+    // Throws std::runtime_error when the learn ring cannot be created.
+    worker(uint16_t id, std::vector<rx_queue> queues, const worker_shared& shared);
+    ~worker();
+    worker(const worker&) = delete;
+    worker& operator=(const worker&) = delete;
+
+    // The poll loop; returns when `stop` becomes true. Registers with RCU for its lifetime.
+    void run(const std::atomic<bool>& stop);
+    // One round over all queues, at most `burst_size` frames per receive; returns frames
+    // received. Used by run() and by the deterministic single-thread mode.
+    uint32_t poll_once(uint16_t burst_size = burst::capacity);
+
+    uint16_t id() const { return _id; }
+    rte_ring* learn_ring() const { return _learn_ring; }
+    const std::vector<rx_queue>& queues() const { return _queues; }
+    const worker_counter_block& counters() const { return *_counters; }
+
+private:
+    uint16_t _id;
+    std::vector<rx_queue> _queues;
+    worker_shared _shared;
+    rte_ring* _learn_ring = nullptr;
+    std::unique_ptr<worker_counter_block> _counters;
+    std::unique_ptr<egress_queues> _egress;
+    std::unique_ptr<burst> _burst;
+    l2_pipeline _pipeline;
+};
+
+} // namespace vx
