@@ -23,16 +23,16 @@ enum class port_mode : uint8_t {
 };
 
 struct port {
-    std::string name;                      // operator's name, unique ("uplink", "host1")
-    std::string device;                    // DPDK devargs: PCI address or "net_xxx0,key=val,..."
-    uint16_t queues = 1;                   // RX queues, spread over the workers
+    std::string name;    // operator's name, unique ("uplink", "host1")
+    std::string device;  // DPDK devargs: PCI address or "net_xxx0,key=val,..."
+    uint16_t queues = 1; // RX queues, spread over the workers
     port_mode mode = port_mode::access;
-    uint16_t access_vlan = 1;              // access: the PVID
-    std::vector<uint16_t> allowed_vlans;   // trunk: sorted, unique
-    std::optional<uint16_t> native_vlan;   // trunk: sent and received untagged
-    uint16_t tpid = 0x8100;                // tag protocol identifier of the port's tags
-    std::optional<uint16_t> mtu;           // set on the device when given
-    int line = 0;                          // where it was declared, for later messages
+    uint16_t access_vlan = 1;            // access: the PVID
+    std::vector<uint16_t> allowed_vlans; // trunk: sorted, unique
+    std::optional<uint16_t> native_vlan; // trunk: sent and received untagged
+    uint16_t tpid = 0x8100;              // tag protocol identifier of the port's tags
+    std::optional<uint16_t> mtu;         // set on the device when given
+    int line = 0;                        // where it was declared, for later messages
 };
 
 struct static_mac {
@@ -43,11 +43,11 @@ struct static_mac {
 };
 
 struct dataplane {
-    uint16_t workers = 1;            // poll-mode worker lcores
-    std::vector<uint16_t> cpus;      // CPU of each worker (cycled); empty: 1, 2, ... mod nproc
-    uint32_t mbufs = 16383;          // packet buffers in the pool
-    uint32_t memory_mb = 512;        // DPDK memory when running without hugepages
-    uint32_t idle_sleep_us = 0;      // sleep after an empty poll round; 0 = pure poll mode
+    uint16_t workers = 1;              // poll-mode worker lcores
+    std::vector<uint16_t> cpus;        // CPU of each worker (cycled); empty: 1, 2, ... mod nproc
+    uint32_t mbufs = 16383;            // packet buffers in the pool
+    uint32_t memory_mb = 512;          // DPDK memory when running without hugepages
+    uint32_t idle_sleep_us = 0;        // sleep after an empty poll round; 0 = pure poll mode
     std::vector<std::string> eal_args; // extra EAL arguments, passed through
 };
 

@@ -49,7 +49,9 @@ inline constexpr size_t drop_reason_count = drop_reasons.size();
 inline constexpr size_t port_counter_count = port_counters.size();
 inline constexpr size_t worker_counter_count = worker_counters.size();
 
-constexpr counter_info info(drop_reason r) { return drop_reasons[static_cast<size_t>(r)]; }
+constexpr counter_info info(drop_reason r) {
+    return drop_reasons[static_cast<size_t>(r)];
+}
 
 struct alignas(64) port_counter_block {
     std::array<uint64_t, port_counter_count> counter{};

@@ -13,6 +13,9 @@ inline constexpr std::string_view default_config = R"(# vxswitchd's embedded def
 dataplane:
   workers: 1
   idle_sleep_us: 100    # a demo should not spin a core; leave 0 for line rate
+  # The tap PMD reports, as errors, that it cannot set up the qdiscs of rte_flow (which the
+  # switch does not use) when the kernel lacks sch_multiq: keep those lines out of the log.
+  eal_args: ["--log-level=pmd.net.tap:critical"]
 ports:
   - name: tap0
     device: net_tap0,iface=vxtap0

@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 #include <sched.h>
 
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -72,7 +72,7 @@ bool hugepages_available() {
 
 eal_plan plan_eal(const config::model& m, uint16_t workers, bool hugepages) {
     eal_plan plan;
-    plan.args = {"vxswitchd", "--lcores", lcore_map(m, workers), "--log-level=lib.eal:warning"};
+    plan.args = {"vxswitchd", "--lcores", lcore_map(m, workers), "--log-level=lib.eal:warning", "--no-telemetry"};
     // Keep no runtime files, so that any number of switches (and tests) run side by side.
     // --in-memory does that with hugepages; without them, --no-shconf does.
     if (hugepages) {

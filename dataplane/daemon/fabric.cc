@@ -65,11 +65,12 @@ fabric::fabric(const config::model& m, uint16_t workers) : _model(m) {
     }
     _pool = rte_pktmbuf_pool_create("vx_pool", buffers, pool_cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     if (_pool == nullptr) {
-        throw std::runtime_error(fmt::format("cannot create a pool of {} packet buffers: {} (raise memory_mb?)", buffers,
-                                             rte_strerror(rte_errno)));
+        throw std::runtime_error(fmt::format("cannot create a pool of {} packet buffers: {} (raise memory_mb?)",
+                                             buffers, rte_strerror(rte_errno)));
     }
     _rcu = make_rcu(n_workers);
-    _macs = std::make_unique<fdb>(fdb::params{"vx_fdb", m.mac_table.max_entries, m.mac_table.aging_s, _rcu, SOCKET_ID_ANY});
+    _macs =
+        std::make_unique<fdb>(fdb::params{"vx_fdb", m.mac_table.max_entries, m.mac_table.aging_s, _rcu, SOCKET_ID_ANY});
 
     auto snap = std::make_unique<snapshot>();
     snap->l2 = l2_tables::build(m);
@@ -185,37 +186,45 @@ void fabric::run_check(uint16_t burst_size, std::chrono::milliseconds quiet) {
 }
 
 void fabric::print_rates(std::vector<uint64_t>& last_rx, std::chrono::seconds interval) const {
-    const auto now = state();
+    const auto totals = port_totals();
     std::vector<std::string> parts;
-    for (size_t i = 0; i < _ports.size(); ++i) {
-        const auto& p = now["ports"][i];
-        const uint64_t rx = p["counters"]["rx_packets"];
+    for (size_t i = 0; i < totals.size(); ++i) {
+        const auto& c = totals[i];
+        const uint64_t rx = c.get(port_counter::rx_packets);
         uint64_t drops = 0;
-        for (const auto& [reason, n] : p["drops"].items()) {
-            drops += n.get<uint64_t>();
+        for (uint64_t n : c.drops) {
+            drops += n;
         }
         parts.push_back(fmt::format("{} rx {} ({:.0f}/s) tx {} drop {}", _model.ports[i].name, rx,
                                     static_cast<double>(rx - last_rx[i]) / static_cast<double>(interval.count()),
-                                    p["counters"]["tx_packets"].get<uint64_t>(), drops));
+                                    c.get(port_counter::tx_packets), drops));
         last_rx[i] = rx;
     }
     spdlog::info("{} | macs {}", fmt::join(parts, " | "), _macs->size());
 }
 
-nlohmann::json fabric::state() const {
-    using nlohmann::json;
-    json ports = json::array();
-    for (size_t i = 0; i < _ports.size(); ++i) {
-        port_counter_block sum;
+std::vector<port_counter_block> fabric::port_totals() const {
+    std::vector<port_counter_block> totals(_ports.size());
+    for (size_t i = 0; i < totals.size(); ++i) {
         for (const auto& w : _workers) {
             const auto& c = w->counters().ports[i];
             for (size_t k = 0; k < port_counter_count; ++k) {
-                sum.counter[k] += c.counter[k];
+                totals[i].counter[k] += c.counter[k];
             }
             for (size_t k = 0; k < drop_reason_count; ++k) {
-                sum.drops[k] += c.drops[k];
+                totals[i].drops[k] += c.drops[k];
             }
         }
+    }
+    return totals;
+}
+
+nlohmann::json fabric::state() const {
+    using nlohmann::json;
+    json ports = json::array();
+    const auto totals = port_totals();
+    for (size_t i = 0; i < totals.size(); ++i) {
+        const auto& sum = totals[i];
         json counters = json::object();
         json drops = json::object();
         for (size_t k = 0; k < port_counter_count; ++k) {

@@ -49,6 +49,8 @@ public:
 
 private:
     void add_static_macs(const config::model& m);
+    // Each port's counters summed over the workers.
+    std::vector<port_counter_block> port_totals() const;
     void print_rates(std::vector<uint64_t>& last_rx, std::chrono::seconds interval) const;
 
     config::model _model;

@@ -22,7 +22,9 @@ namespace {
 
 std::atomic<bool> stop_requested{false};
 
-void on_signal(int) { stop_requested.store(true); }
+void on_signal(int) {
+    stop_requested.store(true);
+}
 
 struct options {
     std::string config_path;

@@ -22,8 +22,8 @@ namespace vx {
 struct l2_header {
     mac_addr dst;
     mac_addr src;
-    tci tag;              // outer tag's TCI, 0 when untagged
-    uint8_t tags = 0;     // VLAN tags of the port's TPID in front of the payload (0..2)
+    tci tag;          // outer tag's TCI, 0 when untagged
+    uint8_t tags = 0; // VLAN tags of the port's TPID in front of the payload (0..2)
     uint8_t pad = 0;
 };
 static_assert(sizeof(l2_header) == 16);
@@ -49,11 +49,11 @@ struct burst {
 
     std::array<rte_mbuf*, capacity> pkts{};
     std::array<l2_header, capacity> l2{};
-    std::array<uint16_t, capacity> bd{};          // bridge domain, set by vlan_ingress
-    std::array<verdict, capacity> out{};          // set by parse (drops) and fdb_lookup
-    std::array<drop_reason, capacity> why{};      // meaningful where out[i].is_drop()
+    std::array<uint16_t, capacity> bd{};     // bridge domain, set by vlan_ingress
+    std::array<verdict, capacity> out{};     // set by parse (drops) and fdb_lookup
+    std::array<drop_reason, capacity> why{}; // meaningful where out[i].is_drop()
     uint16_t count = 0;
-    uint16_t ingress = 0;                         // port index the burst came from
+    uint16_t ingress = 0; // port index the burst came from
 
     std::span<rte_mbuf*> packets() { return {pkts.data(), count}; }
     void drop(uint16_t i, drop_reason r) {

@@ -39,8 +39,8 @@ std::optional<mac_addr> mac_addr::parse(std::string_view text) {
 }
 
 std::string mac_addr::to_string() const {
-    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", bytes[0], bytes[1], bytes[2], bytes[3],
-                       bytes[4], bytes[5]);
+    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4],
+                       bytes[5]);
 }
 
 } // namespace vx

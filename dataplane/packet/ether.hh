@@ -71,8 +71,8 @@ static_assert(sizeof(mac_addr) == 6);
 namespace ethertype {
 inline constexpr uint16_t ipv4 = 0x0800;
 inline constexpr uint16_t arp = 0x0806;
-inline constexpr uint16_t vlan = 0x8100;  // 802.1Q C-tag
-inline constexpr uint16_t qinq = 0x88a8;  // 802.1ad S-tag
+inline constexpr uint16_t vlan = 0x8100; // 802.1Q C-tag
+inline constexpr uint16_t qinq = 0x88a8; // 802.1ad S-tag
 inline constexpr uint16_t ipv6 = 0x86dd;
 } // namespace ethertype
 

@@ -37,8 +37,8 @@ uint16_t attach(const config::port& cfg) {
         throw port_error(cfg.name, fmt::format("cannot probe device '{}'", cfg.device), rc);
     }
     if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) {
-        throw std::runtime_error(
-            fmt::format("port '{}': device '{}' was probed but created no ethdev named '{}'", cfg.name, cfg.device, name));
+        throw std::runtime_error(fmt::format("port '{}': device '{}' was probed but created no ethdev named '{}'",
+                                             cfg.name, cfg.device, name));
     }
     return id;
 }
@@ -50,7 +50,9 @@ bool is_pci_address(const std::string& device) {
     return std::regex_match(device_name(device), pci);
 }
 
-std::string device_name(const std::string& device) { return device.substr(0, device.find(',')); }
+std::string device_name(const std::string& device) {
+    return device.substr(0, device.find(','));
+}
 
 uint32_t dpdk_port::buffers_needed(uint16_t rx_queues, uint16_t tx_queues) {
     return uint32_t{rx_queues} * rx_descriptors + uint32_t{tx_queues} * tx_descriptors;

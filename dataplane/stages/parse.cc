@@ -6,7 +6,9 @@
 namespace vx {
 
 namespace {
-uint16_t load_be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+uint16_t load_be16(const uint8_t* p) {
+    return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
 constexpr uint8_t max_parsed_tags = 2;
 } // namespace
 

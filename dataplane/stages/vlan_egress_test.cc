@@ -18,9 +18,9 @@ constexpr auto src = "02:00:00:00:00:0a";
 struct egress_case {
     std::string name;
     bytes in;
-    uint16_t in_tpid;   // the ingress port's TPID (what parse calls a tag)
+    uint16_t in_tpid; // the ingress port's TPID (what parse calls a tag)
     egress_rule rule;
-    uint16_t out_tpid;  // the egress port's TPID
+    uint16_t out_tpid; // the egress port's TPID
     bytes expected;
 };
 

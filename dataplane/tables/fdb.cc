@@ -37,8 +37,8 @@ fdb::fdb(const params& p) : _rcu(p.rcu), _max_entries(p.max_entries), _aging_s(p
     hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
     _hash = rte_hash_create(&hp);
     if (_hash == nullptr) {
-        throw std::runtime_error(fmt::format("fdb: cannot create a hash table of {} entries: {}", p.max_entries,
-                                             rte_strerror(rte_errno)));
+        throw std::runtime_error(
+            fmt::format("fdb: cannot create a hash table of {} entries: {}", p.max_entries, rte_strerror(rte_errno)));
     }
     _last_seen = std::make_unique<std::atomic<uint32_t>[]>(p.max_entries);
     _owners.resize(p.max_entries);
@@ -48,7 +48,9 @@ fdb::fdb(const params& p) : _rcu(p.rcu), _max_entries(p.max_entries), _aging_s(p
     }
 }
 
-fdb::~fdb() { rte_hash_free(_hash); }
+fdb::~fdb() {
+    rte_hash_free(_hash);
+}
 
 uint64_t fdb::lookup_bulk(const fdb_key* keys, uint32_t n, fdb_hit* hits) const {
     const void* key_ptrs[RTE_HASH_LOOKUP_BULK_MAX];

@@ -87,7 +87,7 @@ public:
     struct params {
         std::string name = "fdb";
         uint32_t max_entries = 1u << 20;
-        uint32_t aging_s = 300; // 0: learned entries never age
+        uint32_t aging_s = 300;      // 0: learned entries never age
         rte_rcu_qsbr* rcu = nullptr; // the workers' QSBR variable; null only without readers
         int socket = -1;
     };

@@ -8,7 +8,9 @@
 namespace vx {
 namespace {
 
-fdb_key key(uint64_t mac, uint16_t bd) { return fdb_key::make(mac_addr::from_u64(0x020000000000ull | mac), bd); }
+fdb_key key(uint64_t mac, uint16_t bd) {
+    return fdb_key::make(mac_addr::from_u64(0x020000000000ull | mac), bd);
+}
 
 std::optional<fdb_hit> lookup(const fdb& t, fdb_key k) {
     fdb_hit hit;

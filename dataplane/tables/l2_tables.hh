@@ -37,7 +37,9 @@ struct ingress_rule {
 
     static constexpr uint16_t drop_base = 0xff00;
     static constexpr ingress_rule domain(uint16_t bd) { return {bd}; }
-    static constexpr ingress_rule drop(drop_reason r) { return {static_cast<uint16_t>(drop_base | static_cast<uint16_t>(r))}; }
+    static constexpr ingress_rule drop(drop_reason r) {
+        return {static_cast<uint16_t>(drop_base | static_cast<uint16_t>(r))};
+    }
     constexpr bool admits() const { return raw < drop_base; }
     constexpr uint16_t bd() const { return raw; }
     constexpr drop_reason reason() const { return static_cast<drop_reason>(raw & 0xff); }
@@ -56,8 +58,8 @@ struct bridge_domain {
 };
 
 struct l2_tables {
-    std::vector<port_vlan_rules> ports;  // by port index (the config's order)
-    std::vector<bridge_domain> domains;  // by bridge domain index
+    std::vector<port_vlan_rules> ports;      // by port index (the config's order)
+    std::vector<bridge_domain> domains;      // by bridge domain index
     std::array<uint16_t, 4096> bd_of_vlan{}; // VLAN -> domain, no_domain where none
 
     static constexpr uint16_t no_domain = 0xffff;

@@ -46,13 +46,13 @@ struct ingress_case {
 TEST(l2_tables, ingress_rules_per_port_mode) {
     const auto t = l2_tables::build(three_ports());
     const std::vector<ingress_case> cases{
-        {0, 0, 10, {}},                              // access: untagged -> PVID
-        {0, 10, -1, drop_reason::tagged_on_access},  // access: tagged, even with the PVID
+        {0, 0, 10, {}},                             // access: untagged -> PVID
+        {0, 10, -1, drop_reason::tagged_on_access}, // access: tagged, even with the PVID
         {0, 20, -1, drop_reason::tagged_on_access},
-        {2, 10, 10, {}},                             // trunk: allowed VLAN
+        {2, 10, 10, {}}, // trunk: allowed VLAN
         {2, 20, 20, {}},
-        {2, 0, 1, {}},                               // trunk: untagged -> native
-        {2, 1, 1, {}},                               // trunk: native VLAN tagged is accepted too
+        {2, 0, 1, {}}, // trunk: untagged -> native
+        {2, 1, 1, {}}, // trunk: native VLAN tagged is accepted too
         {2, 30, -1, drop_reason::vlan_not_allowed},
         {2, 4095, -1, drop_reason::vlan_not_allowed},
     };

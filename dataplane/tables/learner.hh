@@ -20,7 +20,8 @@ namespace vx {
 
 class learner {
 public:
-    learner(fdb& macs, const snapshot_holder& state, const coarse_clock& clock) : _macs(macs), _state(state), _clock(clock) {}
+    learner(fdb& macs, const snapshot_holder& state, const coarse_clock& clock)
+        : _macs(macs), _state(state), _clock(clock) {}
 
     void watch(rte_ring* ring) { _rings.push_back(ring); }
     // Applies every pending learn event; returns how many there were.

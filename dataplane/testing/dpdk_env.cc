@@ -12,8 +12,9 @@ namespace vx::testing {
 
 void start_eal() {
     static const bool started = [] {
-        std::vector<std::string> args{"vx_test", "--no-huge", "-m", "512", "--no-pci",
-                                      "--lcores", "0@0,1@0,2@0", "--log-level=lib.eal:error", "--no-shconf"};
+        std::vector<std::string> args{"vx_test",     "--no-huge",     "-m",          "512",
+                                      "--no-pci",    "--lcores",      "0@0,1@0,2@0", "--log-level=lib.eal:error",
+                                      "--no-shconf", "--no-telemetry"};
         std::vector<char*> argv;
         for (auto& a : args) {
             argv.push_back(a.data());

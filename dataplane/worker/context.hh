@@ -21,8 +21,8 @@ class fdb;
 struct worker_ctx {
     const snapshot* state = nullptr;
     const fdb* macs = nullptr;
-    rte_ring* learn_ring = nullptr;    // single producer: this worker; consumer: the learner
-    rte_mempool* pool = nullptr;       // for flood copies
+    rte_ring* learn_ring = nullptr; // single producer: this worker; consumer: the learner
+    rte_mempool* pool = nullptr;    // for flood copies
     uint32_t now_s = 0;
     worker_counter_block* counters = nullptr;
     egress_queues* egress = nullptr;
@@ -32,6 +32,8 @@ struct worker_ctx {
 
 // A pipeline stage: one pass over a burst. Checked at compile time, called directly.
 template <class S>
-concept stage = requires(S& s, burst& b, worker_ctx& w) { s.process(b, w); };
+concept stage = requires(S& s, burst& b, worker_ctx& w) {
+    s.process(b, w);
+};
 
 } // namespace vx

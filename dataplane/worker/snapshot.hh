@@ -20,8 +20,8 @@ namespace vx {
 
 struct snapshot {
     l2_tables l2;
-    std::vector<uint16_t> device;     // DPDK port id, by port index
-    std::vector<std::string> names;   // operator's port names, by port index
+    std::vector<uint16_t> device;   // DPDK port id, by port index
+    std::vector<std::string> names; // operator's port names, by port index
 };
 
 class snapshot_holder {

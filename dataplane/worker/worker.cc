@@ -25,17 +25,20 @@ worker::worker(uint16_t id, std::vector<rx_queue> queues, const worker_shared& s
     _learn_ring = rte_ring_create_elem(name.c_str(), sizeof(learn_event), learn_ring_size, SOCKET_ID_ANY,
                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (_learn_ring == nullptr) {
-        throw std::runtime_error(fmt::format("worker {}: cannot create its learn ring: {}", id, rte_strerror(rte_errno)));
+        throw std::runtime_error(
+            fmt::format("worker {}: cannot create its learn ring: {}", id, rte_strerror(rte_errno)));
     }
     _egress->set_tx_queue(id);
 }
 
-worker::~worker() { rte_ring_free(_learn_ring); }
+worker::~worker() {
+    rte_ring_free(_learn_ring);
+}
 
 uint32_t worker::poll_once(uint16_t burst_size) {
     const snapshot& state = _shared.state->current();
-    worker_ctx ctx{&state, _shared.macs, _learn_ring, _shared.pool, _shared.clock->now_s(), _counters.get(),
-                   _egress.get()};
+    worker_ctx ctx{&state,          _shared.macs, _learn_ring, _shared.pool, _shared.clock->now_s(),
+                   _counters.get(), _egress.get()};
     uint32_t received = 0;
     burst& b = *_burst;
     for (const auto& q : _queues) {

@@ -67,7 +67,8 @@ protected:
                 txs.push_back(rte_ring_create(name("tx", q).c_str(), 1024, SOCKET_ID_ANY, 0));
             }
             tx.push_back(txs);
-            const int id = rte_eth_from_rings(name("eth", 0).c_str(), &rx.back(), 1, txs.data(), workers, SOCKET_ID_ANY);
+            const int id =
+                rte_eth_from_rings(name("eth", 0).c_str(), &rx.back(), 1, txs.data(), workers, SOCKET_ID_ANY);
             ASSERT_GE(id, 0);
             const auto port_id = static_cast<uint16_t>(id);
             rte_eth_conf conf{};
@@ -267,7 +268,7 @@ TEST_F(ring_switch, concurrent_workers_learn_and_forward) {
         learn->drain();
         std::this_thread::yield();
     }
-    macs->flush(1); // B forgotten (waits for both workers' grace period)
+    macs->flush(1);                 // B forgotten (waits for both workers' grace period)
     inject(1, frame(mac_a, mac_b)); // B relearned by worker 1, A known from worker 0
     while (macs->size() < 2) {
         learn->drain();

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: MIT
+#include "config/load.hh"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "packet/ether.hh"
+
+namespace vx::config {
+
+namespace {
+
+// Where errors go: every message carries the source name and the node's line and column.
+class error_sink {
+public:
+    explicit error_sink(std::string_view source) : _source(source) {}
+
+    void at(const YAML::Node& node, const std::string& path, const std::string& what) {
+        const auto mark = node.Mark();
+        _errors.push_back(fmt::format("{}:{}:{}: {}: {}", _source, mark.line + 1, mark.column + 1, path, what));
+    }
+    std::vector<std::string>& errors() { return _errors; }
+
+private:
+    std::string _source;
+    std::vector<std::string> _errors;
+};
+
+// A decimal or 0x-hexadecimal integer scalar.
+std::optional<int64_t> to_integer(const YAML::Node& node) {
+    if (!node.IsScalar()) {
+        return std::nullopt;
+    }
+    const std::string& s = node.Scalar();
+    const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    const char* first = s.data() + (hex ? 2 : 0);
+    int64_t v = 0;
+    const auto [end, ec] = std::from_chars(first, s.data() + s.size(), v, hex ? 16 : 10);
+    if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) {
+        return std::nullopt;
+    }
+    return v;
+}
+
+// A YAML mapping read key by key. Each option is declared once, where it is read, with its
+// type and range; keys nobody read are reported as unknown, with the keys allowed there.
+class map_reader {
+public:
+    map_reader(error_sink& sink, const YAML::Node& node, std::string path)
+        : _sink(sink), _node(node), _path(std::move(path)) {
+        if (node.IsDefined() && !node.IsMap()) {
+            _sink.at(node, _path, "expected a mapping of keys to values");
+            _valid = false;
+        }
+    }
+    map_reader(const map_reader&) = delete;
+    map_reader& operator=(const map_reader&) = delete;
+
+    ~map_reader() {
+        if (!_valid || !_node.IsDefined()) {
+            return;
+        }
+        for (const auto& kv : _node) {
+            const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+            if (!_known.contains(key)) {
+                _sink.at(kv.first, _path.empty() ? key : _path + "." + key,
+                         fmt::format("unknown key; expected one of: {}", fmt::join(_known, ", ")));
+            }
+        }
+    }
+
+    // The raw node (undefined when absent); the key becomes known.
+    YAML::Node child(const char* key) {
+        _known.insert(key);
+        return has(key) ? lookup(key) : YAML::Node(YAML::NodeType::Undefined);
+    }
+    bool has(const char* key) const { return _valid && _node.IsDefined() && lookup(key).IsDefined(); }
+    std::string path_of(const char* key) const { return _path.empty() ? key : _path + "." + key; }
+    error_sink& sink() { return _sink; }
+
+    template <class T>
+    bool integer(const char* key, T& out, int64_t min, int64_t max) {
+        const YAML::Node n = child(key);
+        return n ? integer_value(n, path_of(key), out, min, max) : false;
+    }
+
+    template <class T>
+    bool integer_value(const YAML::Node& n, const std::string& path, T& out, int64_t min, int64_t max) {
+        const auto v = to_integer(n);
+        if (!v) {
+            _sink.at(n, path, fmt::format("expected an integer, got '{}'", n.IsScalar() ? n.Scalar() : "a collection"));
+            return false;
+        }
+        if (*v < min || *v > max) {
+            _sink.at(n, path, fmt::format("{} is out of range ({}..{})", *v, min, max));
+            return false;
+        }
+        out = static_cast<T>(*v);
+        return true;
+    }
+
+    bool text(const char* key, std::string& out, bool required) {
+        const YAML::Node n = child(key);
+        if (!n) {
+            if (required && _valid) {
+                _sink.at(_node, path_of(key), "required key is missing");
+            }
+            return false;
+        }
+        if (!n.IsScalar() || n.Scalar().empty()) {
+            _sink.at(n, path_of(key), "expected a non-empty string");
+            return false;
+        }
+        out = n.Scalar();
+        return true;
+    }
+
+    // A sequence, each item handed to `item(node, path)`.
+    template <class F>
+    void each(const char* key, F&& item) {
+        const YAML::Node n = child(key);
+        if (!n) {
+            return;
+        }
+        if (!n.IsSequence()) {
+            _sink.at(n, path_of(key), "expected a list");
+            return;
+        }
+        for (size_t i = 0; i < n.size(); ++i) {
+            item(n[i], fmt::format("{}[{}]", path_of(key), i));
+        }
+    }
+
+private:
+    // Through a const node: a non-const operator[] would insert the key.
+    YAML::Node lookup(const char* key) const { return static_cast<const YAML::Node&>(_node)[key]; }
+
+    error_sink& _sink;
+    YAML::Node _node;
+    std::string _path;
+    std::set<std::string> _known;
+    bool _valid = true;
+};
+
+void read_dataplane(map_reader& top, dataplane& dp) {
+    map_reader r(top.sink(), top.child("dataplane"), "dataplane");
+    r.integer("workers", dp.workers, 1, 64);
+    r.each("cpus", [&](const YAML::Node& n, const std::string& path) {
+        uint16_t cpu = 0;
+        if (r.integer_value(n, path, cpu, 0, 1023)) {
+            dp.cpus.push_back(cpu);
+        }
+    });
+    r.integer("mbufs", dp.mbufs, 1023, 16'777'215);
+    r.integer("memory_mb", dp.memory_mb, 64, 1'048'576);
+    r.integer("idle_sleep_us", dp.idle_sleep_us, 0, 1'000'000);
+    r.each("eal_args", [&](const YAML::Node& n, const std::string& path) {
+        if (n.IsScalar()) {
+            dp.eal_args.push_back(n.Scalar());
+        } else {
+            r.sink().at(n, path, "expected a string");
+        }
+    });
+}
+
+void read_static(map_reader& parent, const YAML::Node& n, const std::string& path, fdb& f) {
+    map_reader r(parent.sink(), n, path);
+    static_mac s;
+    s.line = n.Mark().line + 1;
+    if (r.text("mac", s.mac, true) && !mac_addr::parse(s.mac)) {
+        r.sink().at(r.child("mac"), r.path_of("mac"),
+                    fmt::format("'{}' is not a MAC address (aa:bb:cc:dd:ee:ff)", s.mac));
+    }
+    if (!r.has("vlan")) {
+        r.sink().at(n, r.path_of("vlan"), "required key is missing");
+    }
+    r.integer("vlan", s.vlan, min_vlan, max_vlan);
+    r.text("port", s.port, true);
+    f.statics.push_back(s);
+}
+
+void read_fdb(map_reader& top, fdb& f) {
+    map_reader r(top.sink(), top.child("fdb"), "fdb");
+    r.integer("max_entries", f.max_entries, 1, 1 << 26);
+    r.integer("aging_s", f.aging_s, 0, 1'000'000);
+    r.each("static", [&](const YAML::Node& n, const std::string& path) { read_static(r, n, path, f); });
+}
+
+// "vlans: [10, 20, "100-199"]": numbers and inclusive ranges, stored sorted and unique.
+void read_vlan_list(map_reader& r, std::vector<uint16_t>& out) {
+    static const std::regex range{R"(^\s*(\d+)\s*-\s*(\d+)\s*$)"};
+    r.each("vlans", [&](const YAML::Node& n, const std::string& path) {
+        std::smatch m;
+        const std::string text = n.IsScalar() ? n.Scalar() : "";
+        if (std::regex_match(text, m, range)) {
+            const int lo = std::stoi(m[1]);
+            const int hi = std::stoi(m[2]);
+            if (lo < min_vlan || hi > max_vlan || lo > hi) {
+                r.sink().at(n, path,
+                            fmt::format("'{}' is not a valid VLAN range ({}..{}, low-high)", text, min_vlan, max_vlan));
+                return;
+            }
+            for (int v = lo; v <= hi; ++v) {
+                out.push_back(static_cast<uint16_t>(v));
+            }
+            return;
+        }
+        uint16_t vlan = 0;
+        if (r.integer_value(n, path, vlan, min_vlan, max_vlan)) {
+            out.push_back(vlan);
+        }
+    });
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+}
+
+void refuse_keys(map_reader& r, const YAML::Node& item, std::initializer_list<const char*> keys, const char* why) {
+    for (const char* key : keys) {
+        if (r.has(key)) {
+            r.sink().at(item[key], r.path_of(key), why);
+            r.child(key);
+        }
+    }
+}
+
+void read_port(map_reader& parent, const YAML::Node& n, const std::string& path, model& m) {
+    map_reader r(parent.sink(), n, path);
+    port p;
+    p.line = n.Mark().line + 1;
+    r.text("name", p.name, true);
+    r.text("device", p.device, true);
+    r.integer("queues", p.queues, 1, 64);
+    std::string mode = "access";
+    r.text("mode", mode, false);
+    if (mode == "trunk") {
+        p.mode = port_mode::trunk;
+        refuse_keys(r, n, {"vlan"}, "vlan is for access ports; a trunk takes vlans and native_vlan");
+        read_vlan_list(r, p.allowed_vlans);
+        uint16_t native = 0;
+        if (r.integer("native_vlan", native, min_vlan, max_vlan)) {
+            p.native_vlan = native;
+            p.allowed_vlans.insert(std::lower_bound(p.allowed_vlans.begin(), p.allowed_vlans.end(), native), native);
+            p.allowed_vlans.erase(std::unique(p.allowed_vlans.begin(), p.allowed_vlans.end()), p.allowed_vlans.end());
+        }
+    } else {
+        if (mode != "access") {
+            r.sink().at(r.child("mode"), r.path_of("mode"),
+                        fmt::format("'{}' is not a port mode (access, trunk)", mode));
+        }
+        refuse_keys(r, n, {"vlans", "native_vlan"}, "this key is for trunk ports (mode: trunk)");
+        r.integer("vlan", p.access_vlan, min_vlan, max_vlan);
+    }
+    r.integer("tpid", p.tpid, 0x0600, 0xffff);
+    uint16_t mtu = 0;
+    if (r.integer("mtu", mtu, 68, 16128)) {
+        p.mtu = mtu;
+    }
+    m.ports.push_back(std::move(p));
+}
+
+load_result finish(error_sink& sink, model m) {
+    auto& errors = sink.errors();
+    if (errors.empty()) {
+        for (auto& e : validate(m)) {
+            errors.push_back(std::move(e));
+        }
+    }
+    if (!errors.empty()) {
+        return {std::nullopt, std::move(errors)};
+    }
+    return {std::move(m), {}};
+}
+
+std::string port_label(const port& p, size_t i) {
+    return fmt::format("ports[{}] '{}' (line {})", i, p.name, p.line);
+}
+
+bool carries(const port& p, uint16_t vlan) {
+    return p.mode == port_mode::access ? p.access_vlan == vlan
+                                       : std::binary_search(p.allowed_vlans.begin(), p.allowed_vlans.end(), vlan);
+}
+
+void validate_ports(const model& m, std::vector<std::string>& errors) {
+    static const std::regex name_rule{R"(^[A-Za-z0-9_.-]{1,32}$)"};
+    std::map<std::string, size_t> names;
+    std::map<std::string, size_t> devices;
+    for (size_t i = 0; i < m.ports.size(); ++i) {
+        const auto& p = m.ports[i];
+        const auto label = port_label(p, i);
+        if (!std::regex_match(p.name, name_rule)) {
+            errors.push_back(fmt::format("{}: name must be 1-32 letters, digits, '_', '.' or '-'", label));
+        }
+        if (const auto [it, fresh] = names.emplace(p.name, i); !fresh) {
+            errors.push_back(fmt::format("{}: name '{}' is already used by ports[{}]", label, p.name, it->second));
+        }
+        const std::string device = p.device.substr(0, p.device.find(','));
+        if (device.empty()) {
+            errors.push_back(fmt::format("{}: device is empty", label));
+        } else if (const auto [it, fresh] = devices.emplace(device, i); !fresh) {
+            errors.push_back(fmt::format("{}: device '{}' is already used by ports[{}]", label, device, it->second));
+        }
+        if (p.mode == port_mode::trunk && p.allowed_vlans.empty()) {
+            errors.push_back(fmt::format("{}: a trunk must carry at least one VLAN (vlans or native_vlan)", label));
+        }
+    }
+}
+
+void validate_statics(const model& m, std::vector<std::string>& errors) {
+    std::set<std::pair<std::string, uint16_t>> seen;
+    for (size_t i = 0; i < m.mac_table.statics.size(); ++i) {
+        const auto& s = m.mac_table.statics[i];
+        const auto label = fmt::format("fdb.static[{}] (line {})", i, s.line);
+        const auto mac = mac_addr::parse(s.mac);
+        if (!mac) {
+            errors.push_back(fmt::format("{}: '{}' is not a MAC address", label, s.mac));
+        } else if (mac->is_group() || mac->is_zero()) {
+            errors.push_back(fmt::format("{}: {} is not a unicast MAC address", label, s.mac));
+        } else if (!seen.emplace(mac->to_string(), s.vlan).second) {
+            errors.push_back(fmt::format("{}: {} vlan {} is already listed", label, s.mac, s.vlan));
+        }
+        if (s.vlan < min_vlan || s.vlan > max_vlan) {
+            errors.push_back(
+                fmt::format("{}: vlan {} is not a valid VLAN ({}..{})", label, s.vlan, min_vlan, max_vlan));
+        }
+        const auto p = std::find_if(m.ports.begin(), m.ports.end(), [&](const port& q) { return q.name == s.port; });
+        if (p == m.ports.end()) {
+            errors.push_back(fmt::format("{}: no port is named '{}'", label, s.port));
+        } else if (!carries(*p, s.vlan)) {
+            errors.push_back(fmt::format("{}: port '{}' does not carry vlan {}", label, s.port, s.vlan));
+        }
+    }
+}
+
+} // namespace
+
+std::vector<std::string> validate(const model& m) {
+    std::vector<std::string> errors;
+    if (m.ports.empty()) {
+        errors.emplace_back("ports: at least one port is needed");
+    }
+    if (m.ports.size() > 256) {
+        errors.push_back(fmt::format("ports: {} ports, at most 256", m.ports.size()));
+    }
+    validate_ports(m, errors);
+    validate_statics(m, errors);
+    return errors;
+}
+
+load_result load_string(std::string_view yaml_text, std::string_view source_name) {
+    error_sink sink(source_name);
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(yaml_text));
+    } catch (const YAML::Exception& e) {
+        return {std::nullopt, {fmt::format("{}:{}:{}: {}", source_name, e.mark.line + 1, e.mark.column + 1, e.msg)}};
+    }
+    if (!root || root.IsNull()) {
+        return {std::nullopt, {fmt::format("{}: the configuration is empty", source_name)}};
+    }
+    model m;
+    {
+        map_reader top(sink, root, "");
+        read_dataplane(top, m.dp);
+        read_fdb(top, m.mac_table);
+        if (!top.has("ports")) {
+            sink.at(root, "ports", "required key is missing: list the switch's ports");
+        }
+        top.each("ports", [&](const YAML::Node& n, const std::string& path) { read_port(top, n, path, m); });
+    }
+    return finish(sink, std::move(m));
+}
+
+load_result load_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) {
+        return {std::nullopt, {fmt::format("{}: cannot read the file", path)}};
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return load_string(text.str(), path);
+}
+
+} // namespace vx::config
