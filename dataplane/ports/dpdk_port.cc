@@ -34,7 +34,10 @@ uint16_t attach(const config::port& cfg) {
         return id;
     }
     if (const int rc = rte_dev_probe(cfg.device.c_str()); rc < 0) {
-        throw port_error(cfg.name, fmt::format("cannot probe device '{}'", cfg.device), rc);
+        // Drivers mostly answer -1 whatever went wrong: their own log line above says what.
+        throw std::runtime_error(fmt::format("port '{}': the driver refused device '{}'{} (see the driver's message above)",
+                                             cfg.name, cfg.device,
+                                             rc == -1 ? "" : fmt::format(": {}", rte_strerror(-rc))));
     }
     if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) {
         throw std::runtime_error(fmt::format("port '{}': device '{}' was probed but created no ethdev named '{}'",
