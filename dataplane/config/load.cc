@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/port_vlans.hh"
 #include "packet/ether.hh"
 
 namespace vx::config {
@@ -196,10 +197,35 @@ void read_fdb(map_reader& top, fdb& f) {
     r.each("static", [&](const YAML::Node& n, const std::string& path) { read_static(r, n, path, f); });
 }
 
+// control: { socket: /run/vxswitch/vxswitchd.sock, owner: root, group: vxswitch, mode: 0660 }
+// The mode is octal, as chmod takes it. Users and groups are looked up when the socket is made.
+void read_control(map_reader& top, control_channel& c) {
+    map_reader r(top.sink(), top.child("control"), "control");
+    if (r.text("socket", c.socket, false)) {
+        constexpr size_t max_path = 107; // sockaddr_un's sun_path, less its NUL
+        if (c.socket.front() != '/' || c.socket.size() > max_path) {
+            r.sink().at(r.child("socket"), r.path_of("socket"),
+                        fmt::format("'{}' must be an absolute path of at most {} bytes", c.socket, max_path));
+        }
+    }
+    r.text("owner", c.owner, false);
+    r.text("group", c.group, false);
+    if (const YAML::Node n = r.child("mode")) {
+        static const std::regex octal{R"(^[0-7]{1,4}$)"};
+        const std::string text = n.IsScalar() ? n.Scalar() : "";
+        const std::string digits = text.starts_with("0o") ? text.substr(2) : text;
+        if (!std::regex_match(digits, octal) || std::stoul(digits, nullptr, 8) > 0777) {
+            r.sink().at(n, r.path_of("mode"), fmt::format("'{}' is not a permission mode (octal, 0000..0777)", text));
+        } else {
+            c.mode = static_cast<uint16_t>(std::stoul(digits, nullptr, 8));
+        }
+    }
+}
+
 // "vlans: [10, 20, "100-199"]": numbers and inclusive ranges, stored sorted and unique.
-void read_vlan_list(map_reader& r, std::vector<uint16_t>& out) {
+void read_vlan_list(map_reader& r, const char* key, std::vector<uint16_t>& out) {
     static const std::regex range{R"(^\s*(\d+)\s*-\s*(\d+)\s*$)"};
-    r.each("vlans", [&](const YAML::Node& n, const std::string& path) {
+    r.each(key, [&](const YAML::Node& n, const std::string& path) {
         std::smatch m;
         const std::string text = n.IsScalar() ? n.Scalar() : "";
         if (std::regex_match(text, m, range)) {
@@ -233,6 +259,65 @@ void refuse_keys(map_reader& r, const YAML::Node& item, std::initializer_list<co
     }
 }
 
+// translate: [{vlan: 10, domain: 110}, {vlan: 100, c_vlan: 10, domain: 1010}]
+void read_translation(map_reader& parent, const YAML::Node& n, const std::string& path, port& p) {
+    map_reader r(parent.sink(), n, path);
+    translation t;
+    t.line = n.Mark().line + 1;
+    for (const char* key : {"vlan", "domain"}) {
+        if (!r.has(key)) {
+            r.sink().at(n, r.path_of(key), "required key is missing");
+        }
+    }
+    r.integer("vlan", t.vlan, min_vlan, max_vlan);
+    r.integer("domain", t.domain, min_vlan, max_vlan);
+    uint16_t c_vlan = 0;
+    if (r.integer("c_vlan", c_vlan, min_vlan, max_vlan)) {
+        t.c_vlan = c_vlan;
+    }
+    p.translations.push_back(t);
+}
+
+void read_trunk(map_reader& r, const YAML::Node& n, port& p) {
+    refuse_keys(r, n, {"vlan"}, "vlan is for access ports; a trunk takes vlans and native_vlan");
+    refuse_keys(r, n, {"s_vlan", "c_vlans"}, "this key is for customer ports (mode: customer)");
+    read_vlan_list(r, "vlans", p.allowed_vlans);
+    uint16_t native = 0;
+    if (r.integer("native_vlan", native, min_vlan, max_vlan)) {
+        p.native_vlan = native;
+        p.allowed_vlans.insert(std::lower_bound(p.allowed_vlans.begin(), p.allowed_vlans.end(), native), native);
+        p.allowed_vlans.erase(std::unique(p.allowed_vlans.begin(), p.allowed_vlans.end()), p.allowed_vlans.end());
+    }
+    r.each("translate", [&](const YAML::Node& item, const std::string& item_path) {
+        read_translation(r, item, item_path, p);
+    });
+}
+
+void read_customer(map_reader& r, const YAML::Node& n, port& p) {
+    refuse_keys(r, n, {"vlan"}, "a customer port's domain is its s_vlan");
+    refuse_keys(r, n, {"vlans", "native_vlan", "translate"}, "this key is for trunk and s-trunk ports");
+    if (!r.has("s_vlan")) {
+        r.sink().at(n, r.path_of("s_vlan"), "required key is missing: the S-VLAN this customer's frames join");
+    }
+    r.integer("s_vlan", p.s_vlan, min_vlan, max_vlan);
+    read_vlan_list(r, "c_vlans", p.c_vlans);
+}
+
+void read_access(map_reader& r, const YAML::Node& n, port& p) {
+    refuse_keys(r, n, {"vlans", "native_vlan", "translate"}, "this key is for trunk and s-trunk ports");
+    refuse_keys(r, n, {"s_vlan", "c_vlans"}, "this key is for customer ports (mode: customer)");
+    r.integer("vlan", p.access_vlan, min_vlan, max_vlan);
+}
+
+std::optional<port_mode> mode_named(const std::string& name) {
+    for (auto mode : {port_mode::access, port_mode::trunk, port_mode::s_trunk, port_mode::customer}) {
+        if (name == mode_name(mode)) {
+            return mode;
+        }
+    }
+    return name == "dot1q-tunnel" ? std::optional{port_mode::customer} : std::nullopt;
+}
+
 void read_port(map_reader& parent, const YAML::Node& n, const std::string& path, model& m) {
     map_reader r(parent.sink(), n, path);
     port p;
@@ -242,25 +327,32 @@ void read_port(map_reader& parent, const YAML::Node& n, const std::string& path,
     r.integer("queues", p.queues, 1, 64);
     std::string mode = "access";
     r.text("mode", mode, false);
-    if (mode == "trunk") {
-        p.mode = port_mode::trunk;
-        refuse_keys(r, n, {"vlan"}, "vlan is for access ports; a trunk takes vlans and native_vlan");
-        read_vlan_list(r, p.allowed_vlans);
-        uint16_t native = 0;
-        if (r.integer("native_vlan", native, min_vlan, max_vlan)) {
-            p.native_vlan = native;
-            p.allowed_vlans.insert(std::lower_bound(p.allowed_vlans.begin(), p.allowed_vlans.end(), native), native);
-            p.allowed_vlans.erase(std::unique(p.allowed_vlans.begin(), p.allowed_vlans.end()), p.allowed_vlans.end());
-        }
+    if (const auto known = mode_named(mode)) {
+        p.mode = *known;
     } else {
-        if (mode != "access") {
-            r.sink().at(r.child("mode"), r.path_of("mode"),
-                        fmt::format("'{}' is not a port mode (access, trunk)", mode));
-        }
-        refuse_keys(r, n, {"vlans", "native_vlan"}, "this key is for trunk ports (mode: trunk)");
-        r.integer("vlan", p.access_vlan, min_vlan, max_vlan);
+        r.sink().at(r.child("mode"), r.path_of("mode"),
+                    fmt::format("'{}' is not a port mode (access, trunk, s-trunk, customer)", mode));
     }
+    switch (p.mode) {
+    case port_mode::access:
+        read_access(r, n, p);
+        break;
+    case port_mode::trunk:
+    case port_mode::s_trunk:
+        read_trunk(r, n, p);
+        break;
+    case port_mode::customer:
+        read_customer(r, n, p);
+        break;
+    }
+    p.tpid = default_tpid(p.mode);
     r.integer("tpid", p.tpid, 0x0600, 0xffff);
+    std::string foreign = "payload";
+    if (r.text("foreign_tpid", foreign, false) && foreign != "payload" && foreign != "drop") {
+        r.sink().at(r.child("foreign_tpid"), r.path_of("foreign_tpid"),
+                    fmt::format("'{}' is not an action for frames of another TPID (payload, drop)", foreign));
+    }
+    p.foreign_tpid = foreign == "drop" ? foreign_tpid_action::drop : foreign_tpid_action::payload;
     uint16_t mtu = 0;
     if (r.integer("mtu", mtu, 68, 16128)) {
         p.mtu = mtu;
@@ -285,11 +377,6 @@ std::string port_label(const port& p, size_t i) {
     return fmt::format("ports[{}] '{}' (line {})", i, p.name, p.line);
 }
 
-bool carries(const port& p, uint16_t vlan) {
-    return p.mode == port_mode::access ? p.access_vlan == vlan
-                                       : std::binary_search(p.allowed_vlans.begin(), p.allowed_vlans.end(), vlan);
-}
-
 void validate_ports(const model& m, std::vector<std::string>& errors) {
     static const std::regex name_rule{R"(^[A-Za-z0-9_.-]{1,32}$)"};
     std::map<std::string, size_t> names;
@@ -309,9 +396,11 @@ void validate_ports(const model& m, std::vector<std::string>& errors) {
         } else if (const auto [it, fresh] = devices.emplace(device, i); !fresh) {
             errors.push_back(fmt::format("{}: device '{}' is already used by ports[{}]", label, device, it->second));
         }
-        if (p.mode == port_mode::trunk && p.allowed_vlans.empty()) {
-            errors.push_back(fmt::format("{}: a trunk must carry at least one VLAN (vlans or native_vlan)", label));
+        if (bindings_of(p).empty()) {
+            errors.push_back(fmt::format("{}: a trunk must carry at least one VLAN (vlans, native_vlan or translate)",
+                                         label));
         }
+        check_bindings(p, label, errors);
     }
 }
 
@@ -372,6 +461,7 @@ load_result load_string(std::string_view yaml_text, std::string_view source_name
         map_reader top(sink, root, "");
         read_dataplane(top, m.dp);
         read_fdb(top, m.mac_table);
+        read_control(top, m.control);
         if (!top.has("ports")) {
             sink.at(root, "ports", "required key is missing: list the switch's ports");
         }

@@ -90,10 +90,10 @@ std::vector<bad_case> bad_cases() {
         {"no_ports", "dataplane: { workers: 1 }\n", {"ports: required key is missing"}},
         {"unknown_top_key",
          one_port + "fbd: {}\n",
-         {"t.yaml:3:1: fbd: unknown key; expected one of: dataplane, fdb, ports"}},
+         {"t.yaml:3:1: fbd: unknown key; expected one of: control, dataplane, fdb, ports"}},
         {"unknown_port_key",
          "ports:\n  - { name: a, device: d, vlna: 3 }\n",
-         {"t.yaml:2:27: ports[0].vlna: unknown key; expected one of: device, mode, mtu, name, queues, tpid, vlan"}},
+         {"t.yaml:2:27: ports[0].vlna: unknown key; expected one of: device, foreign_tpid, mode, mtu, name, queues, tpid, vlan"}},
         {"vlan_out_of_range",
          "ports:\n  - name: a\n    device: d\n    vlan: 4095\n",
          {"t.yaml:4:11: ports[0].vlan: 4095 is out of range (1..4094)"}},
@@ -108,7 +108,7 @@ std::vector<bad_case> bad_cases() {
          {"ports[0].mode: 'hybrid' is not a port mode"}},
         {"vlans_on_access",
          "ports:\n  - { name: a, device: d, vlans: [1] }\n",
-         {"ports[0].vlans: this key is for trunk ports"}},
+         {"ports[0].vlans: this key is for trunk and s-trunk ports"}},
         {"vlan_on_trunk",
          "ports:\n  - { name: a, device: d, mode: trunk, vlan: 3, vlans: [3] }\n",
          {"ports[0].vlan: vlan is for access ports"}},
@@ -152,6 +152,71 @@ std::vector<bad_case> bad_cases() {
          one_port + "fdb: { static: [ { mac: \"02:00:00:00:00:01\", port: a } ] }\n",
          {"fdb.static[0].vlan: required key is missing"}},
         {"ports_not_a_list", "ports: { name: a }\n", {"ports: expected a list"}},
+        // The control channel.
+        {"control_relative_socket",
+         one_port + "control: { socket: vx.sock }\n",
+         {"t.yaml:3:20: control.socket: 'vx.sock' must be an absolute path of at most 107 bytes"}},
+        {"control_socket_too_long",
+         one_port + "control: { socket: /" + std::string(107, 'x') + " }\n",
+         {"control.socket: '/xxx", "must be an absolute path of at most 107 bytes"}},
+        {"control_mode_not_octal",
+         one_port + "control: { mode: 0680 }\n",
+         {"control.mode: '0680' is not a permission mode (octal, 0000..0777)"}},
+        {"control_mode_too_big", one_port + "control: { mode: 1777 }\n", {"control.mode: '1777' is not a permission"}},
+        {"control_empty_group", one_port + "control: { group: \"\" }\n", {"control.group: expected a non-empty string"}},
+        {"control_unknown_key",
+         one_port + "control: { path: /run/x.sock }\n",
+         {"control.path: unknown key; expected one of: group, mode, owner, socket"}},
+        {"control_not_a_map", one_port + "control: /run/x.sock\n", {"control: expected a mapping"}},
+        // 802.1ad and translations.
+        {"s_vlan_zero",
+         "ports:\n  - { name: c, device: d, mode: customer, s_vlan: 0 }\n",
+         {"ports[0].s_vlan: 0 is out of range (1..4094)"}},
+        {"s_vlan_4095",
+         "ports:\n  - { name: c, device: d, mode: customer, s_vlan: 4095 }\n",
+         {"ports[0].s_vlan: 4095 is out of range (1..4094)"}},
+        {"s_trunk_vlan_4095",
+         "ports:\n  - { name: s, device: d, mode: s-trunk, vlans: [4095] }\n",
+         {"ports[0].vlans[0]: 4095 is out of range (1..4094)"}},
+        {"customer_without_s_vlan",
+         "ports:\n  - { name: c, device: d, mode: customer }\n",
+         {"ports[0].s_vlan: required key is missing"}},
+        {"c_vlans_on_trunk",
+         "ports:\n  - { name: t, device: d, mode: trunk, vlans: [1], c_vlans: [2] }\n",
+         {"ports[0].c_vlans: this key is for customer ports"}},
+        {"vlans_on_customer",
+         "ports:\n  - { name: c, device: d, mode: customer, s_vlan: 5, vlans: [2] }\n",
+         {"ports[0].vlans: this key is for trunk and s-trunk ports"}},
+        {"tpid_past_16_bits",
+         "ports:\n  - { name: a, device: d, tpid: 0x10000 }\n",
+         {"ports[0].tpid: 65536 is out of range (1536..65535)"}},
+        {"bad_foreign_tpid_action",
+         "ports:\n  - { name: a, device: d, foreign_tpid: pass }\n",
+         {"ports[0].foreign_tpid: 'pass' is not an action for frames of another TPID (payload, drop)"}},
+        {"translate_wire_vlan_also_in_vlans",
+         "ports:\n  - { name: t, device: d, mode: trunk, vlans: [10], translate: [{vlan: 10, domain: 110}] }\n",
+         {"ports[0] 't' (line 2): vlans 10 and translate[0] map the same wire tags to two bridge domains"}},
+        {"translate_domain_also_in_vlans",
+         "ports:\n  - { name: t, device: d, mode: trunk, vlans: [110], translate: [{vlan: 10, domain: 110}] }\n",
+         {"vlans 110 and translate[0] both carry bridge domain 110"}},
+        {"two_translations_of_one_vlan",
+         "ports:\n  - { name: t, device: d, mode: trunk, translate: [{vlan: 10, domain: 110}, {vlan: 10, domain: "
+         "120}] }\n",
+         {"translate[0] and translate[1] map the same wire tags to two bridge domains"}},
+        {"two_pairs_one_domain",
+         "ports:\n  - { name: s, device: d, mode: s-trunk, translate: [{vlan: 100, c_vlan: 10, domain: 1010}, {vlan: "
+         "100, c_vlan: 11, domain: 1010}] }\n",
+         {"translate[0] and translate[1] both carry bridge domain 1010"}},
+        {"pair_outer_also_plain",
+         "ports:\n  - { name: s, device: d, mode: s-trunk, vlans: [100], translate: [{vlan: 100, c_vlan: 10, domain: "
+         "1010}] }\n",
+         {"VLAN 100 is both a VLAN of its own and the outer VLAN of translate[0]"}},
+        {"translate_missing_domain",
+         "ports:\n  - { name: t, device: d, mode: trunk, translate: [{vlan: 10}] }\n",
+         {"ports[0].translate[0].domain: required key is missing"}},
+        {"translate_on_access",
+         "ports:\n  - { name: a, device: d, translate: [{vlan: 10, domain: 11}] }\n",
+         {"ports[0].translate: this key is for trunk and s-trunk ports"}},
     };
 }
 
@@ -171,6 +236,38 @@ TEST_P(config_refused, with_a_message_naming_where) {
 
 INSTANTIATE_TEST_SUITE_P(files, config_refused, ::testing::ValuesIn(bad_cases()),
                          [](const auto& info) { return info.param.name; });
+
+TEST(config_load, qinq_ports) {
+    const auto m = load_ok(R"(
+ports:
+  - { name: cust, device: net_null0, mode: customer, s_vlan: 100, c_vlans: [10, "20-21"], mtu: 1500 }
+  - { name: tunnel, device: net_null1, mode: dot1q-tunnel, s_vlan: 200 }
+  - name: up
+    device: net_null2
+    mode: s-trunk
+    vlans: [100, 200]
+    translate:
+      - { vlan: 300, c_vlan: 10, domain: 1010 }
+      - { vlan: 301, domain: 201 }
+    foreign_tpid: drop
+    mtu: 1504
+  - { name: odd, device: net_null3, mode: trunk, tpid: 0x9100, vlans: [1010] }
+)");
+    ASSERT_EQ(m.ports.size(), 4u);
+    EXPECT_EQ(m.ports[0].mode, port_mode::customer);
+    EXPECT_EQ(m.ports[0].s_vlan, 100);
+    EXPECT_EQ(m.ports[0].c_vlans, (std::vector<uint16_t>{10, 20, 21}));
+    EXPECT_EQ(m.ports[0].tpid, c_tag_tpid);
+    EXPECT_EQ(m.ports[1].mode, port_mode::customer) << "dot1q-tunnel is the customer mode";
+    EXPECT_EQ(m.ports[2].mode, port_mode::s_trunk);
+    EXPECT_EQ(m.ports[2].tpid, s_tag_tpid) << "an s-trunk's TPID defaults to 0x88a8";
+    EXPECT_EQ(m.ports[2].foreign_tpid, foreign_tpid_action::drop);
+    ASSERT_EQ(m.ports[2].translations.size(), 2u);
+    EXPECT_EQ(m.ports[2].translations[0].c_vlan, 10);
+    EXPECT_EQ(m.ports[2].translations[0].domain, 1010);
+    EXPECT_FALSE(m.ports[2].translations[1].c_vlan);
+    EXPECT_EQ(m.ports[3].tpid, 0x9100);
+}
 
 TEST(config_load, every_error_is_reported_at_once) {
     const auto r =
@@ -201,6 +298,21 @@ TEST(config_validate, checks_a_model_built_in_code) {
     EXPECT_TRUE(validate(m).empty());
     m.ports[0].mode = port_mode::trunk;
     EXPECT_EQ(validate(m).size(), 1u) << "a trunk with no VLAN";
+}
+
+TEST(config_load, control_channel) {
+    const auto defaults = load_ok(one_port);
+    EXPECT_EQ(defaults.control.socket, "/run/vxswitch/vxswitchd.sock");
+    EXPECT_EQ(defaults.control.owner, "");
+    EXPECT_EQ(defaults.control.group, "");
+    EXPECT_FALSE(defaults.control.mode);
+    const auto m = load_ok(one_port + "control: { socket: /tmp/vx/ctl.sock, owner: root, group: adm, mode: 0640 }\n");
+    EXPECT_EQ(m.control.socket, "/tmp/vx/ctl.sock");
+    EXPECT_EQ(m.control.owner, "root");
+    EXPECT_EQ(m.control.group, "adm");
+    EXPECT_EQ(m.control.mode, 0640) << "the mode is octal, as chmod takes it";
+    EXPECT_EQ(load_ok(one_port + "control: { mode: 0o600 }\n").control.mode, 0600);
+    EXPECT_EQ(load_ok(one_port + "control: { mode: 660 }\n").control.mode, 0660);
 }
 
 } // namespace

@@ -18,22 +18,49 @@ inline constexpr uint16_t min_vlan = 1;
 inline constexpr uint16_t max_vlan = 4094;
 
 enum class port_mode : uint8_t {
-    access, // untagged in and out, one VLAN (the PVID)
-    trunk,  // tagged with an allowed VLAN list, optional native VLAN carried untagged
+    access,   // untagged in and out, one VLAN (the PVID)
+    trunk,    // 802.1Q tags for an allowed VLAN list, optional native VLAN carried untagged
+    s_trunk,  // 802.1ad: S-tags (TPID 0x88a8 by default); a C-tag inside is carried untouched
+    customer, // dot1q-tunnel: untagged and C-tagged frames alike join one S-VLAN's domain
 };
+
+// What a port does with a frame whose outer EtherType is a well-known TPID other than its own.
+enum class foreign_tpid_action : uint8_t {
+    payload, // switch it as an untagged frame (the tag is the customer's business)
+    drop,    // drop it, counted as foreign_tpid
+};
+
+// VLAN translation on a trunk or S-trunk: VLAN `vlan` on the wire (1:1), or the outer `vlan`
+// with the inner C-VLAN `c_vlan` (2:1), is bridge domain `domain` inside the switch.
+struct translation {
+    uint16_t vlan = 0;
+    std::optional<uint16_t> c_vlan;
+    uint16_t domain = 0;
+    int line = 0;
+};
+
+inline constexpr uint16_t c_tag_tpid = 0x8100;
+inline constexpr uint16_t s_tag_tpid = 0x88a8;
 
 struct port {
     std::string name;    // operator's name, unique ("uplink", "host1")
     std::string device;  // DPDK devargs: PCI address or "net_xxx0,key=val,..."
     uint16_t queues = 1; // RX queues, spread over the workers
     port_mode mode = port_mode::access;
-    uint16_t access_vlan = 1;            // access: the PVID
-    std::vector<uint16_t> allowed_vlans; // trunk: sorted, unique
-    std::optional<uint16_t> native_vlan; // trunk: sent and received untagged
-    uint16_t tpid = 0x8100;              // tag protocol identifier of the port's tags
-    std::optional<uint16_t> mtu;         // set on the device when given
-    int line = 0;                        // where it was declared, for later messages
+    uint16_t access_vlan = 1;             // access: the PVID
+    std::vector<uint16_t> allowed_vlans;  // trunk, s-trunk: sorted, unique (native included)
+    std::optional<uint16_t> native_vlan;  // trunk, s-trunk: sent and received untagged
+    std::vector<translation> translations; // trunk, s-trunk
+    uint16_t s_vlan = 0;                  // customer: the S-VLAN its frames join
+    std::vector<uint16_t> c_vlans;        // customer: admitted C-VLANs, sorted; empty = all
+    uint16_t tpid = c_tag_tpid;           // outer tag's TPID (0x88a8 on an s-trunk by default)
+    foreign_tpid_action foreign_tpid = foreign_tpid_action::payload;
+    std::optional<uint16_t> mtu;          // set on the device when given; 1500 is assumed otherwise
+    int line = 0;                         // where it was declared, for later messages
 };
+
+// The MTU the switch enforces on a port whose configuration names none.
+inline constexpr uint16_t default_mtu = 1500;
 
 struct static_mac {
     std::string mac; // "02:00:00:00:00:01"
@@ -57,9 +84,18 @@ struct fdb {
     std::vector<static_mac> statics;
 };
 
+// The control channel vxctl speaks to (docs/control-protocol.md). Nothing listens on a network.
+struct control_channel {
+    std::string socket = "/run/vxswitch/vxswitchd.sock"; // a unix stream socket's path
+    std::string owner;            // user name or uid; empty: the daemon's own user
+    std::string group;            // group name or gid; empty: "vxswitch" when that group exists
+    std::optional<uint16_t> mode; // permission bits; empty: 0660 with a group, else 0600
+};
+
 struct model {
     dataplane dp;
     fdb mac_table;
+    control_channel control;
     std::vector<port> ports;
 };
 

@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "config/port_vlans.hh"
+
 namespace vx {
 
 namespace {
@@ -117,15 +119,12 @@ void fabric::add_static_macs(const config::model& m) {
 }
 
 void fabric::describe() const {
-    spdlog::info("vxswitch {}: a VLAN-aware L2 learning switch, {} worker(s), {} port(s), MAC table of {} entries",
+    spdlog::info("vxswitch {}: an 802.1Q/802.1ad L2 learning switch, {} worker(s), {} port(s), MAC table of {} entries",
                  VXSWITCH_VERSION, _workers.size(), _ports.size(), _macs->capacity());
     for (size_t i = 0; i < _ports.size(); ++i) {
         const auto& p = _model.ports[i];
-        const std::string vlans = p.mode == config::port_mode::access
-                                      ? fmt::format("access vlan {}", p.access_vlan)
-                                      : fmt::format("trunk vlans {}{}", fmt::join(p.allowed_vlans, ","),
-                                                    p.native_vlan ? fmt::format(" native {}", *p.native_vlan) : "");
-        spdlog::info("  port {:<10} {:<12} {} ({})", p.name, _ports[i]->driver(), p.device, vlans);
+        spdlog::info("  port {:<10} {:<12} {} ({}, mtu {})", p.name, _ports[i]->driver(), p.device,
+                     config::describe_vlans(p), p.mtu.value_or(config::default_mtu));
     }
     for (const auto& w : _workers) {
         std::vector<std::string> q;
@@ -134,9 +133,13 @@ void fabric::describe() const {
         }
         spdlog::info("  worker {} polls {}", w->id(), fmt::join(q, " "));
     }
+    for (const auto& warning : config::mtu_warnings(_model)) {
+        spdlog::warn("{}", warning);
+    }
 }
 
-void fabric::run(const std::atomic<bool>& stop, std::chrono::seconds stats_interval) {
+void fabric::run(const std::atomic<bool>& stop, std::chrono::seconds stats_interval,
+                 const std::function<size_t()>& control_work) {
     std::atomic<bool> stop_workers{false};
     std::vector<std::pair<worker*, const std::atomic<bool>*>> jobs;
     jobs.reserve(_workers.size());
@@ -147,12 +150,14 @@ void fabric::run(const std::atomic<bool>& stop, std::chrono::seconds stats_inter
         }
         jobs.emplace_back(w.get(), &stop_workers);
         rte_eal_remote_launch(launch_worker, &jobs.back(), lcore);
+        _worker_lcores.push_back(lcore);
         lcore = rte_get_next_lcore(lcore, 1, 0);
     }
     std::vector<uint64_t> last_rx(_ports.size(), 0);
     auto next_stats = std::chrono::steady_clock::now() + stats_interval;
     while (!stop.load()) {
-        if (_learner->drain() == 0) {
+        const size_t learned = _learner->drain();
+        if (learned + (control_work ? control_work() : 0) == 0) {
             std::this_thread::sleep_for(std::chrono::microseconds(100));
         }
         _learner->tick();

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -36,7 +37,10 @@ public:
     fabric& operator=(const fabric&) = delete;
 
     // Starts the workers on the EAL's worker lcores and runs the control loop until `stop`.
-    void run(const std::atomic<bool>& stop, std::chrono::seconds stats_interval);
+    // `control_work` runs on the control thread at every round of the loop (the control
+    // channel's jobs, daemon/control_server.hh) and returns how many jobs it ran.
+    void run(const std::atomic<bool>& stop, std::chrono::seconds stats_interval,
+             const std::function<size_t()>& control_work = {});
     // Deterministic single-thread run for golden tests: polls with bursts of `burst_size`,
     // applies learn events after every burst, and returns once the ports have been silent
     // for `quiet` (finite inputs such as net_pcap rx_pcap files are then exhausted).
@@ -47,10 +51,22 @@ public:
     // The banner: what runs, and where its ports are.
     void describe() const;
 
-private:
-    void add_static_macs(const config::model& m);
+    // ---- what the control channel reads and changes (daemon/control_commands.cc) ----
     // Each port's counters summed over the workers.
     std::vector<port_counter_block> port_totals() const;
+    const config::model& model() const { return _model; }
+    const std::vector<std::unique_ptr<dpdk_port>>& ports() const { return _ports; }
+    const std::vector<std::unique_ptr<worker>>& workers() const { return _workers; }
+    // The lcore of each worker, once run() has launched them.
+    const std::vector<unsigned>& worker_lcores() const { return _worker_lcores; }
+    const snapshot& tables() const { return _state->current(); }
+    // The MAC table, for the control thread only: it is the learner's thread, so the fdb
+    // keeps its single writer.
+    fdb& macs() { return *_macs; }
+    uint32_t now_s() const { return _clock.now_s(); }
+
+private:
+    void add_static_macs(const config::model& m);
     void print_rates(std::vector<uint64_t>& last_rx, std::chrono::seconds interval) const;
 
     config::model _model;
@@ -62,6 +78,7 @@ private:
     std::unique_ptr<snapshot_holder> _state;
     std::unique_ptr<learner> _learner;
     std::vector<std::unique_ptr<worker>> _workers;
+    std::vector<unsigned> _worker_lcores;
 };
 
 } // namespace vx

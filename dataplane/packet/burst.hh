@@ -22,11 +22,12 @@ namespace vx {
 struct l2_header {
     mac_addr dst;
     mac_addr src;
-    tci tag;          // outer tag's TCI, 0 when untagged
-    uint8_t tags = 0; // VLAN tags of the port's TPID in front of the payload (0..2)
-    uint8_t pad = 0;
+    tci tag;           // outer tag's TCI, 0 when untagged
+    tci inner_tag;     // C-tag's TCI inside it, 0 when tags < 2
+    uint8_t tags = 0;  // tags read by parse: the port's TPID, then a C-tag (0..2)
+    uint8_t strip = 0; // how many of them belong to the ingress port (set by vlan_ingress)
 };
-static_assert(sizeof(l2_header) == 16);
+static_assert(sizeof(l2_header) == 18);
 
 // Where a packet goes. A port index, or one of the two markers.
 struct verdict {

@@ -92,7 +92,12 @@ dpdk_port::dpdk_port(const config::port& cfg, uint16_t tx_queues, rte_mempool* p
         }
     }
     if (cfg.mtu) {
-        if (const int rc = rte_eth_dev_set_mtu(_id, *cfg.mtu); rc != 0) {
+        // Virtual devices without an MTU of their own (net_null, net_ring, ...) say ENOTSUP:
+        // the switch still holds frames to the MTU on egress, so that is no reason to stop.
+        if (const int rc = rte_eth_dev_set_mtu(_id, *cfg.mtu); rc == -ENOTSUP) {
+            spdlog::info("port '{}': the device has no MTU setting; mtu {} is enforced on egress only", cfg.name,
+                         *cfg.mtu);
+        } else if (rc != 0) {
             throw port_error(cfg.name, fmt::format("cannot set MTU {}", *cfg.mtu), rc);
         }
     }

@@ -9,19 +9,19 @@ namespace vx {
 
 namespace {
 
-// Edits the tag for `port` and queues the frame there; false if it had to be dropped.
+// Edits the tags for `port` and queues the frame there; false if it had to be dropped.
 bool emit(rte_mbuf* m, const l2_header& h, uint16_t bd, uint16_t port, worker_ctx& w) {
     const auto& rules = w.state->l2.ports[port];
     const egress_rule rule = rules.egress[bd];
-    drop_reason why = drop_reason::egress_not_member;
-    if (rule.member()) {
+    auto why = egress_refusal(m, h, rule, rules);
+    if (!why) {
         if (vlan_egress(m, h, rule, rules.tpid)) {
             w.egress->push(port, w.state->device[port], m, *w.counters);
             return true;
         }
         why = drop_reason::egress_no_headroom;
     }
-    w.port(port).drop(why);
+    w.port(port).drop(*why);
     rte_pktmbuf_free(m);
     return false;
 }

@@ -9,7 +9,8 @@
 //      member), never back out of the ingress port; counts `flooded` on the ingress port;
 //   3. drops: count each under its reason on the ingress port and free them in one call.
 // A frame whose egress port no longer carries its domain (the tables changed after it was
-// learned) is dropped as egress_not_member on that port.
+// learned) is dropped as egress_not_member on that port, and one that would be longer than
+// the port's MTU allows once its tags are set, as egress_mtu_exceeded.
 
 #include "packet/burst.hh"
 #include "worker/context.hh"

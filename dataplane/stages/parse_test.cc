@@ -23,6 +23,8 @@ struct parse_case {
     drop_reason why;
     uint8_t tags;
     uint16_t tci;
+    uint16_t inner_tci = 0;
+    bool foreign = false; // starts with a well-known TPID other than the port's
 };
 
 bytes truncate(bytes b, size_t n) {
@@ -36,17 +38,30 @@ std::vector<parse_case> cases() {
         {"dot1q_pcp5_vid10", frame(host_b, host_a, {{0x8100, 0xa00a}}), 0x8100, true, {}, 1, 0xa00a},
         {"dot1q_dei_vid4094", frame(host_b, host_a, {{0x8100, 0x1ffe}}), 0x8100, true, {}, 1, 0x1ffe},
         {"priority_tagged", frame(host_b, host_a, {{0x8100, 0x6000}}), 0x8100, true, {}, 1, 0x6000},
-        {"two_c_tags", frame(host_b, host_a, {{0x8100, 100}, {0x8100, 10}}), 0x8100, true, {}, 2, 100},
+        {"two_c_tags", frame(host_b, host_a, {{0x8100, 100}, {0x8100, 10}}), 0x8100, true, {}, 2, 100, 10},
         {"three_tags_third_is_payload",
          frame(host_b, host_a, {{0x8100, 1}, {0x8100, 2}, {0x8100, 3}}),
          0x8100,
          true,
          {},
          2,
-         1},
-        {"s_tag_on_c_port_is_payload", frame(host_b, host_a, {{0x88a8, 100}, {0x8100, 10}}), 0x8100, true, {}, 0, 0},
-        {"s_tag_on_s_port", frame(host_b, host_a, {{0x88a8, 100}, {0x8100, 10}}), 0x88a8, true, {}, 1, 100},
+         1,
+         2},
+        {"s_tag_on_c_port_is_foreign", frame(host_b, host_a, {{0x88a8, 100}, {0x8100, 10}}), 0x8100, true, {}, 0, 0,
+         0, true},
+        {"s_and_c_tag_on_s_port", frame(host_b, host_a, {{0x88a8, 0x2064}, {0x8100, 0xa00a}}), 0x88a8, true, {}, 2,
+         0x2064, 0xa00a},
+        {"s_tag_alone_on_s_port", frame(host_b, host_a, {{0x88a8, 100}}), 0x88a8, true, {}, 1, 100},
+        {"s_s_c_stack_reads_two", frame(host_b, host_a, {{0x88a8, 100}, {0x88a8, 200}, {0x8100, 10}}), 0x88a8, true,
+         {}, 1, 100},
+        {"c_tag_on_s_port_is_foreign", frame(host_b, host_a, {{0x8100, 10}}), 0x88a8, true, {}, 0, 0, 0, true},
         {"odd_tpid_9100", frame(host_b, host_a, {{0x9100, 7}}), 0x9100, true, {}, 1, 7},
+        {"odd_tpid_9100_with_c_tag", frame(host_b, host_a, {{0x9100, 7}, {0x8100, 8}}), 0x9100, true, {}, 2, 7, 8},
+        {"any_tpid_1234", frame(host_b, host_a, {{0x1234, 0x300f}}), 0x1234, true, {}, 1, 0x300f},
+        {"9200_on_1234_port_is_foreign", frame(host_b, host_a, {{0x9200, 5}}), 0x1234, true, {}, 0, 0, 0, true},
+        {"ipv4_is_not_foreign", frame(host_b, host_a, {}, 0x0800), 0x88a8, true, {}, 0, 0},
+        {"s_tag_cut_before_c_tag_type", truncate(frame(host_b, host_a, {{0x88a8, 1}, {0x8100, 2}}), 21), 0x88a8, false,
+         drop_reason::truncated, 0, 0},
         {"minimal_14_bytes", frame(host_b, host_a, {}, 0x0800, 0), 0x8100, true, {}, 0, 0},
         {"broadcast_dst_ok", frame("ff:ff:ff:ff:ff:ff", host_a), 0x8100, true, {}, 0, 0},
         {"empty", {}, 0x8100, false, drop_reason::truncated, 0, 0},
@@ -76,6 +91,8 @@ TEST_P(parse_table, reads_header_or_names_the_drop) {
     EXPECT_EQ(r.header.src, mac_addr::load(c.data.data() + 6));
     EXPECT_EQ(r.header.tags, c.tags);
     EXPECT_EQ(r.header.tag.value, c.tci);
+    EXPECT_EQ(r.header.inner_tag.value, c.inner_tci);
+    EXPECT_EQ(r.foreign_tpid, c.foreign);
 }
 
 INSTANTIATE_TEST_SUITE_P(frames, parse_table, ::testing::ValuesIn(cases()),

@@ -1,46 +1,87 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// vlan_egress: makes a frame's outer tag what the egress port wants for its bridge domain.
+// vlan_egress: makes a frame's tags what the egress port wants for its bridge domain.
 //
-// Frames keep the tag they arrived with until here (no strip on ingress, no re-push on
-// egress), so trunk-to-trunk and access-to-access forwarding touch no header byte; only a
-// change of tagging moves the 12 MAC bytes. PCP and DEI travel with the frame: a tag that
-// is rewritten or popped and pushed again keeps them; a tag pushed on an untagged frame
-// carries priority 0.
+// Frames keep the tags they arrived with until here (no strip on ingress, no re-push on
+// egress). On the way out the `strip` leading tags that belonged to the ingress port are
+// replaced by the egress rule's tags (none, one of the port's TPID, or that one and a C-tag
+// for a 2:1 translation); tags behind them (a customer's C-tag, deeper stacks) are carried
+// untouched. So access-to-access forwarding touches no byte, a retag writes four, and a
+// push or pop moves only the 12 MAC bytes.
+//
+// PCP and DEI travel with the frame: every tag the switch writes carries the priority bits
+// of the frame's outer tag as it arrived (0 for an untagged frame). A customer's C-tag
+// priority thus becomes the S-tag's, as provider bridges do by default.
 
 #include <rte_mbuf.h>
 
 #include <cstring>
+#include <optional>
 
+#include "config/model.hh"
 #include "packet/burst.hh"
 #include "tables/l2_tables.hh"
 
 namespace vx {
 
-// Returns false when a tag must be pushed and the mbuf has no headroom for it.
+namespace detail {
+inline void store_tag(uint8_t* p, uint16_t tpid, uint16_t tci_value) {
+    const std::array<uint8_t, 4> bytes{static_cast<uint8_t>(tpid >> 8), static_cast<uint8_t>(tpid),
+                                       static_cast<uint8_t>(tci_value >> 8), static_cast<uint8_t>(tci_value)};
+    std::memcpy(p, bytes.data(), bytes.size());
+}
+} // namespace detail
+
+// The frame's length once vlan_egress has set its tags for `rule`.
+inline uint32_t egress_length(const rte_mbuf* m, const l2_header& h, egress_rule rule) {
+    return rte_pktmbuf_pkt_len(m) + vlan_tag_len * rule.tags() - vlan_tag_len * h.strip;
+}
+
+// Whether the frame still wears a tag once vlan_egress has set its tags for `rule`.
+inline bool egress_tagged(const l2_header& h, egress_rule rule) {
+    return h.tags - h.strip + rule.tags() > 0;
+}
+
+// Why a frame cannot leave a port with the tags `rule` gives it, if it cannot: the port does
+// not carry its domain, or the frame would be longer than the port's MTU allows.
+inline std::optional<drop_reason> egress_refusal(const rte_mbuf* m, const l2_header& h, egress_rule rule,
+                                                 const port_vlan_rules& rules) {
+    if (!rule.member()) {
+        return drop_reason::egress_not_member;
+    }
+    const uint32_t limit = rules.max_untagged_frame + (egress_tagged(h, rule) ? vlan_tag_len : 0);
+    if (egress_length(m, h, rule) > limit) {
+        return drop_reason::egress_mtu_exceeded;
+    }
+    return std::nullopt;
+}
+
+// Returns false when tags must be pushed and the mbuf has no headroom for them.
 inline bool vlan_egress(rte_mbuf* m, const l2_header& h, egress_rule rule, uint16_t tpid) {
     constexpr uint32_t macs_len = 12;
-    if (!rule.is_tagged()) {
-        if (h.tags != 0) { // pop: slide the MACs over the tag
-            auto* p = rte_pktmbuf_mtod(m, uint8_t*);
-            std::memmove(p + vlan_tag_len, p, macs_len);
-            rte_pktmbuf_adj(m, vlan_tag_len);
-        }
+    const int grow = (rule.tags() - h.strip) * static_cast<int>(vlan_tag_len);
+    if (rule.tags() == 0 && h.strip == 0) {
         return true;
     }
-    uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
-    if (h.tags == 0) { // push: open a gap after the MACs
-        p = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, vlan_tag_len));
+    auto* p = rte_pktmbuf_mtod(m, uint8_t*);
+    if (grow > 0) { // push: open a gap after the MACs
+        p = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(grow)));
         if (p == nullptr) {
             return false;
         }
-        std::memmove(p, p + vlan_tag_len, macs_len);
+        std::memmove(p, p + grow, macs_len);
+    } else if (grow < 0) { // pop: slide the MACs over the tags
+        std::memmove(p - grow, p, macs_len);
+        p = reinterpret_cast<uint8_t*>(rte_pktmbuf_adj(m, static_cast<uint16_t>(-grow)));
     }
-    const uint16_t tag = tci{h.tags != 0 ? h.tag.value : uint16_t{0}}.with_vid(rule.vid()).value;
-    const std::array<uint8_t, 4> bytes{static_cast<uint8_t>(tpid >> 8), static_cast<uint8_t>(tpid),
-                                       static_cast<uint8_t>(tag >> 8), static_cast<uint8_t>(tag)};
-    std::memcpy(p + macs_len, bytes.data(), bytes.size());
+    const tci priority{h.tags != 0 ? h.tag.priority_bits() : uint16_t{0}};
+    if (rule.tags() >= 1) {
+        detail::store_tag(p + macs_len, tpid, priority.with_vid(rule.vid()).value);
+    }
+    if (rule.tags() == 2) {
+        detail::store_tag(p + macs_len + vlan_tag_len, config::c_tag_tpid, priority.with_vid(rule.inner_vid()).value);
+    }
     return true;
 }
 

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "stages/parse.hh"
 #include "testing/dpdk_env.hh"
 
@@ -22,6 +25,7 @@ struct egress_case {
     egress_rule rule;
     uint16_t out_tpid; // the egress port's TPID
     bytes expected;
+    std::optional<uint8_t> strip = {}; // tags of the ingress port; default: the outer one, if any
 };
 
 std::vector<egress_case> cases() {
@@ -40,6 +44,14 @@ std::vector<egress_case> cases() {
          frame(dst, src, {{0x88a8, 100}})},
         {"pop_outer_keeps_inner", frame(dst, src, {{0x8100, 100}, {0x8100, 10}}), 0x8100, egress_rule::untagged(),
          0x8100, frame(dst, src, {{0x8100, 10}})},
+        {"push_s_and_c", frame(dst, src), 0x8100, egress_rule::double_tagged(300, 10), 0x88a8,
+         frame(dst, src, {{0x88a8, 300}, {0x8100, 10}})},
+        {"retag_and_push_c_keeps_pcp", frame(dst, src, {{0x8100, 0xa00a}}), 0x8100, egress_rule::double_tagged(300, 10),
+         0x88a8, frame(dst, src, {{0x88a8, 0xa12c}, {0x8100, 0xa00a}})},
+        {"pop_s_and_c", frame(dst, src, {{0x88a8, 0x212c}, {0x8100, 10}}), 0x88a8, egress_rule::untagged(), 0x8100,
+         frame(dst, src), 2},
+        {"customer_frame_keeps_c_tag", frame(dst, src, {{0x8100, 10}}), 0x8100, egress_rule::tagged(100), 0x88a8,
+         frame(dst, src, {{0x88a8, 100}, {0x8100, 10}}), 0},
         {"short_frame_push", frame(dst, src, {}, 0x0806, 0), 0x8100, egress_rule::tagged(7), 0x8100,
          frame(dst, src, {{0x8100, 7}}, 0x0806, 0)},
     };
@@ -52,7 +64,9 @@ TEST_P(vlan_egress_table, rewrites_to_the_expected_bytes) {
     rte_mbuf* m = testing::make_mbuf(c.in);
     const auto h = parse_l2(c.in.data(), static_cast<uint32_t>(c.in.size()), c.in_tpid);
     ASSERT_TRUE(h.ok);
-    ASSERT_TRUE(vlan_egress(m, h.header, c.rule, c.out_tpid));
+    l2_header header = h.header;
+    header.strip = c.strip.value_or(std::min<uint8_t>(header.tags, 1)); // vlan_ingress's part
+    ASSERT_TRUE(vlan_egress(m, header, c.rule, c.out_tpid));
     EXPECT_EQ(testing::mbuf_bytes(m), c.expected);
     EXPECT_EQ(rte_pktmbuf_pkt_len(m), c.expected.size());
     rte_pktmbuf_free(m);

@@ -3,10 +3,13 @@
 
 // vlan_ingress: puts each frame into its bridge domain by the ingress port's VLAN rules.
 //
-// In: l2[i].tags/tag from parse. Out: bd[i], or a drop. One table read per frame: the port's
-// ingress table is indexed by VID (0 = untagged or priority-tagged) and holds either the
-// domain or the drop reason (tagged_on_access, vlan_not_allowed, untagged_on_trunk), so the
-// access/trunk/native logic was done once, when the table was built.
+// In: l2[i].tags/tag/inner_tag from parse. Out: bd[i] and l2[i].strip (how many leading tags
+// are the port's, to be replaced on egress), or a drop. One table read per frame: the port's
+// ingress table is indexed by outer VID (and a slot for untagged frames) and holds the
+// domain or the drop reason (tagged_on_access, vlan_not_allowed, untagged_on_trunk,
+// c_vlan_not_allowed), so the access/trunk/native/customer logic was done once, when the
+// table was built. Only a 2:1 translation (S-VID + C-VID -> domain) takes a second lookup,
+// a binary search in the port's short table of pairs.
 
 #include "packet/burst.hh"
 #include "worker/context.hh"
@@ -16,15 +19,20 @@ namespace vx {
 class vlan_ingress final {
 public:
     void process(burst& b, worker_ctx& w) const {
-        const auto& rules = w.state->l2.ports[b.ingress].ingress;
+        const auto& rules = w.state->l2.ports[b.ingress];
         for (uint16_t i = 0; i < b.count; ++i) {
             if (!b.live(i)) {
                 continue;
             }
-            const uint16_t vid = b.l2[i].tags != 0 ? b.l2[i].tag.vid() : 0;
-            const ingress_rule r = rules[vid];
+            l2_header& h = b.l2[i];
+            ingress_rule r = rules.ingress[h.tags != 0 ? h.tag.vid() : port_vlan_rules::untagged_slot];
+            if (r.needs_inner_vid()) [[unlikely]] {
+                r = h.tags == 2 ? rules.pair(h.tag.vid(), h.inner_tag.vid())
+                                : ingress_rule::drop(drop_reason::vlan_not_allowed);
+            }
             if (r.admits()) {
                 b.bd[i] = r.bd();
+                h.strip = r.strip();
             } else {
                 b.drop(i, r.reason());
             }

@@ -6,8 +6,9 @@
 // as one immutable snapshot (worker/snapshot.hh): a worker sees the old tables or the new
 // ones, never a mix, and never takes a lock.
 //
-// A bridge domain is a dense index (0..n-1), not a VLAN number, so that QinQ domains and
-// VNIs can map onto the same index space later. Today each 802.1Q VLAN is one domain.
+// A bridge domain is a dense index (0..n-1) inside the switch; the configuration names it by
+// a number 1..4094 (`vlan` here), the VLAN it is on access ports and plain trunks. What a
+// port carries, and with which tags, comes from config/port_vlans.hh.
 
 #include <array>
 #include <cstdint>
@@ -19,41 +20,69 @@
 
 namespace vx {
 
-// What to do with a frame of a bridge domain when it leaves a port.
+// The tags a frame of a bridge domain wears when it leaves a port, or "not a member".
+// Tags are the port's TPID (outer) and, for 2:1 translations, a C-tag inside it.
 struct egress_rule {
-    uint16_t raw = 0; // member:1 | tagged:1 | unused:2 | vid:12
+    uint32_t raw = 0; // member:1 | unused:1 | tags:2 | vid:12 | inner vid:12 (bits 31..0)
 
     static constexpr egress_rule not_member() { return {}; }
-    static constexpr egress_rule untagged() { return {0x8000}; }
-    static constexpr egress_rule tagged(uint16_t vid) { return {static_cast<uint16_t>(0xc000 | (vid & 0x0fff))}; }
-    constexpr bool member() const { return (raw & 0x8000) != 0; }
-    constexpr bool is_tagged() const { return (raw & 0x4000) != 0; }
-    constexpr uint16_t vid() const { return raw & 0x0fff; }
+    static constexpr egress_rule untagged() { return {0x8000'0000}; }
+    static constexpr egress_rule tagged(uint16_t vid) { return {0x9000'0000 | (uint32_t{vid} & 0xfff) << 12}; }
+    static constexpr egress_rule double_tagged(uint16_t vid, uint16_t inner_vid) {
+        return {0xa000'0000 | (uint32_t{vid} & 0xfff) << 12 | (inner_vid & 0xfff)};
+    }
+    constexpr bool member() const { return (raw & 0x8000'0000) != 0; }
+    constexpr uint8_t tags() const { return static_cast<uint8_t>((raw >> 28) & 3); }
+    constexpr bool is_tagged() const { return tags() != 0; }
+    constexpr uint16_t vid() const { return static_cast<uint16_t>((raw >> 12) & 0xfff); }
+    constexpr uint16_t inner_vid() const { return static_cast<uint16_t>(raw & 0xfff); }
 };
 
-// Result of classifying a frame's VID on ingress: a bridge domain, or why it is dropped.
+// Result of classifying a frame's outer VID on ingress: a bridge domain and how many of the
+// frame's tags belong to the port (and are replaced on egress: `strip`), a pointer to the
+// port's 2:1 table (the inner C-VID decides), or why the frame is dropped.
 struct ingress_rule {
-    uint16_t raw = drop_base | static_cast<uint16_t>(drop_reason::vlan_not_allowed);
+    uint16_t raw = drop_flag | static_cast<uint16_t>(drop_reason::vlan_not_allowed);
 
-    static constexpr uint16_t drop_base = 0xff00;
-    static constexpr ingress_rule domain(uint16_t bd) { return {bd}; }
-    static constexpr ingress_rule drop(drop_reason r) {
-        return {static_cast<uint16_t>(drop_base | static_cast<uint16_t>(r))};
+    static constexpr uint16_t drop_flag = 0x8000;
+    static constexpr uint16_t by_inner_flag = 0x4000;
+    static constexpr ingress_rule domain(uint16_t bd, uint8_t strip) {
+        return {static_cast<uint16_t>((strip & 3) << 12 | (bd & 0xfff))};
     }
-    constexpr bool admits() const { return raw < drop_base; }
-    constexpr uint16_t bd() const { return raw; }
+    static constexpr ingress_rule by_inner_vid() { return {by_inner_flag}; }
+    static constexpr ingress_rule drop(drop_reason r) {
+        return {static_cast<uint16_t>(drop_flag | static_cast<uint16_t>(r))};
+    }
+    constexpr bool admits() const { return (raw & (drop_flag | by_inner_flag)) == 0; }
+    constexpr bool needs_inner_vid() const { return raw == by_inner_flag; }
+    constexpr uint16_t bd() const { return raw & 0xfff; }
+    constexpr uint8_t strip() const { return static_cast<uint8_t>((raw >> 12) & 3); }
     constexpr drop_reason reason() const { return static_cast<drop_reason>(raw & 0xff); }
 };
 
+// A 2:1 translation as ingress sees it: outer and inner VID, and the domain they mean.
+struct pair_rule {
+    uint32_t key = 0; // outer vid << 12 | inner vid: the table is sorted by it
+    ingress_rule rule;
+
+    static constexpr uint32_t key_of(uint16_t vid, uint16_t inner_vid) { return uint32_t{vid} << 12 | inner_vid; }
+};
+
 struct port_vlan_rules {
-    uint16_t tpid = 0x8100;
-    // By VID of the frame's tag; index 0 stands for untagged and priority-tagged frames.
-    std::array<ingress_rule, 4096> ingress{};
+    uint16_t tpid = config::c_tag_tpid;
+    bool drop_foreign_tpid = false;
+    uint16_t max_untagged_frame = config::default_mtu + 14; // +4 when the frame keeps a tag
+    // By VID of the frame's outer tag (0: priority-tagged), and untagged frames at untagged_slot.
+    static constexpr uint16_t untagged_slot = 4096;
+    std::array<ingress_rule, 4097> ingress{};
+    std::vector<pair_rule> pairs;    // 2:1 translations, sorted by key
     std::vector<egress_rule> egress; // by bridge domain
+
+    ingress_rule pair(uint16_t vid, uint16_t inner_vid) const;
 };
 
 struct bridge_domain {
-    uint16_t vlan = 0;
+    uint16_t vlan = 0; // the domain's number in the configuration
     std::vector<uint16_t> members; // ports that carry this domain
 };
 
