@@ -22,6 +22,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (frame.size() < needed || r.header.tags > 2 || r.header.src.is_group()) {
             std::abort();
         }
+        // The tags read are the bytes where tags sit, and a frame with a tag is not foreign.
+        const auto tci_at = [&](size_t at) { return static_cast<uint16_t>((frame[at] << 8) | frame[at + 1]); };
+        if ((r.header.tags >= 1 && r.header.tag.value != tci_at(14)) ||
+            (r.header.tags == 2 && r.header.inner_tag.value != tci_at(18)) ||
+            (r.foreign_tpid && r.header.tags != 0)) {
+            std::abort();
+        }
     }
     return 0;
 }
