@@ -14,6 +14,7 @@
 #include <iostream>
 
 #include "config/load.hh"
+#include "daemon/control_commands.hh"
 #include "daemon/default_config.hh"
 #include "daemon/eal.hh"
 #include "daemon/fabric.hh"
@@ -35,6 +36,7 @@ struct options {
     unsigned quiet_ms = 300;
     bool print_default = false;
     std::string log_level = "info";
+    std::string control_socket;
 };
 
 std::optional<vx::config::model> load(const options& o) {
@@ -60,6 +62,30 @@ void write_state(const vx::fabric& f, const std::string& path) {
     }
 }
 
+// The control channel vxctl uses. One left at its defaults is a convenience, not a promise:
+// when it cannot be served (another switch has the default path, no right to /run), the
+// switch forwards without it and says so. A configured one must work, or nothing starts.
+std::unique_ptr<vx::control::service> start_control(const options& o, const vx::config::model& m, vx::fabric& f,
+                                                    const vx::eal_plan& plan) {
+    auto running = m;
+    if (!o.control_socket.empty()) {
+        running.control.socket = o.control_socket;
+    }
+    const auto& c = running.control;
+    const bool configured = c.socket != vx::config::control_channel{}.socket || !c.owner.empty() ||
+                            !c.group.empty() || c.mode.has_value();
+    try {
+        const vx::control::daemon_info info{plan.no_huge, m.dp.memory_mb};
+        return std::make_unique<vx::control::service>(f, running, info, vx::control::resolve_access(c));
+    } catch (const std::exception& e) {
+        if (configured) {
+            throw;
+        }
+        spdlog::warn("{}: running without a control channel (vxctl)", e.what());
+        return nullptr;
+    }
+}
+
 int run(const options& o, const vx::config::model& m) {
     const uint16_t workers = o.check ? 0 : m.dp.workers;
     const bool huge = vx::hugepages_available();
@@ -77,8 +103,10 @@ int run(const options& o, const vx::config::model& m) {
         if (o.check) {
             f.run_check(o.burst, std::chrono::milliseconds(o.quiet_ms));
         } else {
+            const auto control = start_control(o, m, f, plan);
             spdlog::info("forwarding; stop with SIGINT or SIGTERM");
-            f.run(stop_requested, std::chrono::seconds(o.stats_interval_s));
+            f.run(stop_requested, std::chrono::seconds(o.stats_interval_s),
+                  [&] { return control ? control->run_pending() : 0; });
             spdlog::info("stopping");
         }
         write_state(f, o.state_file);
@@ -101,6 +129,8 @@ int main(int argc, char** argv) {
     app.add_option("--burst", o.burst, "with --check: frames per receive burst")->check(CLI::Range(1, 32));
     app.add_option("--quiet-ms", o.quiet_ms, "with --check: silence that ends the run");
     app.add_flag("--print-default-config", o.print_default, "print the embedded default configuration and exit");
+    app.add_option("--control-socket", o.control_socket, "serve vxctl on this unix socket (overrides control.socket)")
+        ->check([](const std::string& p) { return p.starts_with('/') ? "" : "must be an absolute path"; });
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     CLI11_PARSE(app, argc, argv);

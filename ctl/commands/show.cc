@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+// vxctl show (status): what runs, where, and the ports' state.
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <iostream>
+
+#include "ctl/commands/commands.hh"
+#include "ctl/table.hh"
+
+namespace vx::ctl {
+
+namespace {
+
+using nlohmann::json;
+
+std::string link_text(const json& link) {
+    if (link.value("up", json()).is_null()) {
+        return "unknown";
+    }
+    if (!link["up"].get<bool>()) {
+        return "down";
+    }
+    const auto& speed = link["speed_mbps"];
+    return speed.is_null() ? "up" : fmt::format("up {}G {}", speed.get<double>() / 1000, link["duplex"].get<std::string>());
+}
+
+void print_show(const json& r) {
+    const auto& eal = r["eal"];
+    const auto& f = r["fdb"];
+    std::cout << fmt::format("vxswitch {}, up {}, EAL {}{}, MAC table {} of {} entries (aging {})\n",
+                             r["version"].get<std::string>(), duration_text(r["uptime_s"].get<int64_t>()),
+                             eal["mode"].get<std::string>(),
+                             eal.contains("memory_mb") ? fmt::format(" ({} MB)", eal["memory_mb"].get<int>()) : "",
+                             f["entries"].dump(), f["capacity"].dump(),
+                             f["aging_s"].get<int>() == 0 ? "off" : fmt::format("{} s", f["aging_s"].get<int>()));
+    std::cout << '\n';
+    table workers({{"WORKER", true}, {"LCORE", true}, {"CPU", true}, {"POLLS (port/queue)"}});
+    for (const auto& w : r["workers"]) {
+        std::vector<std::string> queues;
+        for (const auto& q : w["queues"]) {
+            queues.push_back(fmt::format("{}/{}", q["port"].get<std::string>(), q["queue"].get<int>()));
+        }
+        workers.row({w["id"].dump(), number_text(w["lcore"]), number_text(w["cpu"]), fmt::format("{}", fmt::join(queues, " "))});
+    }
+    workers.print(std::cout);
+    std::cout << '\n';
+    table ports({{"PORT"}, {"DRIVER"}, {"LINK"}, {"MODE"}, {"VLANS"}, {"MTU", true}, {"DEVICE"}});
+    for (const auto& p : r["ports"]) {
+        ports.row({p["name"].get<std::string>(), p["driver"].get<std::string>(), link_text(p["link"]),
+                   p["mode"].get<std::string>(), p["vlan_summary"].get<std::string>(), p["mtu"].dump(),
+                   p["device"].get<std::string>()});
+    }
+    ports.print(std::cout);
+}
+
+} // namespace
+
+void add_show_commands(CLI::App& app, context& ctx) {
+    auto* show = app.add_subcommand("show", "version, uptime, EAL mode, workers and their queues, ports")->alias("status");
+    show->callback([&ctx] {
+        if (const auto r = ctx.call("show"); r && !ctx.printed_as_json(*r)) {
+            print_show(*r);
+        }
+    });
+}
+
+} // namespace vx::ctl

@@ -1,0 +1,592 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end tests of the control channel: the real vxswitchd on real (net_pcap, net_null)
+ports with a temporary socket, every vxctl command in its table and --json forms, and their
+error cases. Standard library only; needs root (DPDK, and setpriv for the permission cases).
+
+    ctl_test.py --vxswitchd build/dataplane/vxswitchd --vxctl build/ctl/vxctl [-k NAME]
+
+What goes in: three pcap files whose frames the switch learns and drops in known ways
+(frames.py-style byte building, with no scapy). What comes out is compared with what those
+frames must cause: MACs per port and VLAN, drops per reason, a MAC move in the log.
+"""
+
+import argparse
+import grp
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SKIP = 77  # meson's "skipped"
+
+# ---- frames and pcap files ----
+
+
+def mac_bytes(mac: str) -> bytes:
+    return bytes(int(x, 16) for x in mac.split(":"))
+
+
+def frame(src: str, dst: str = "ff:ff:ff:ff:ff:ff", vlan: int | None = None, size: int = 64) -> bytes:
+    """An Ethernet frame, 802.1Q-tagged when vlan is given, padded or cut to `size` bytes."""
+    head = mac_bytes(dst) + mac_bytes(src)
+    if vlan is not None:
+        head += struct.pack("!HH", 0x8100, vlan)
+    head += struct.pack("!H", 0x88B5)  # local experimental EtherType
+    return (head + bytes(max(0, size - len(head))))[:size]
+
+
+def write_pcap(path: str, frames: list[bytes]) -> None:
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, data in enumerate(frames):
+            f.write(struct.pack("<IIII", 1, i, len(data), len(data)))
+            f.write(data)
+
+
+A1, B1, MOVER = "02:00:00:00:0a:01", "02:00:00:00:0b:01", "02:00:00:00:0d:01"
+T20, T10, T1 = "02:00:00:00:0c:01", "02:00:00:00:0c:02", "02:00:00:00:0c:03"
+STATIC_B = "02:00:00:00:0f:01"  # configured static on b, vlan 10
+RUNTIME_STATIC = "02:00:00:00:0e:01"
+
+# What the three input files hold, and so what the switch must have learned and dropped.
+INPUTS = {
+    "a": [frame(A1), frame(MOVER), frame(A1, vlan=10), frame(A1, size=10)],  # tagged_on_access, truncated
+    "b": [frame(B1, dst=A1), frame(MOVER, dst=A1)],
+    "t": [frame(T20, vlan=20), frame(T10, vlan=10), frame(T1), frame(T20, vlan=30)],  # vlan_not_allowed
+}
+RX_TOTAL = sum(len(f) for f in INPUTS.values())
+LEARNED = {  # (vlan, mac) -> port; MOVER is on a or b, whichever spoke last
+    (10, A1): "a",
+    (10, B1): "b",
+    (20, T20): "t",
+    (10, T10): "t",
+    (1, T1): "t",
+}
+EXPECTED_DROPS = {("a", "tagged_on_access"): 1, ("a", "truncated"): 1, ("t", "vlan_not_allowed"): 1}
+
+
+# ---- the daemon ----
+
+
+class daemon:
+    def __init__(self, exe: str, config: str, log: str, extra: list[str] = ()):
+        self.log_path = log
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen([exe, "-c", config, *extra], stdout=self.log, stderr=subprocess.STDOUT)
+
+    def log_text(self) -> str:
+        with open(self.log_path) as f:
+            return f.read()
+
+    def wait_serving(self, socket_path: str, timeout: float = 60) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"vxswitchd exited with {self.proc.returncode}:\n{self.log_text()}")
+            if "forwarding;" in self.log_text() and os.path.exists(socket_path):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"vxswitchd did not start serving {socket_path}:\n{self.log_text()}")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+def config_text(tmp: str, sock: str, control_extra: str = "", statics: str = "") -> str:
+    def pcap(name: str) -> str:
+        return f"net_pcap_vx{name},rx_pcap={tmp}/{name}.pcap,tx_pcap={tmp}/{name}_out.pcap"
+
+    return f"""
+dataplane: {{ workers: 1, idle_sleep_us: 200, memory_mb: 256, mbufs: 8191 }}
+fdb:
+  aging_s: 0
+  static:
+    - {{ mac: "{STATIC_B}", vlan: 10, port: b }}{statics}
+control: {{ socket: {sock}{control_extra} }}
+ports:
+  - {{ name: a, device: "{pcap('a')}", mode: access, vlan: 10 }}
+  - {{ name: b, device: "{pcap('b')}", mode: access, vlan: 10 }}
+  - {{ name: t, device: "{pcap('t')}", mode: trunk, vlans: [10, 20], native_vlan: 1 }}
+  - {{ name: n, device: "net_null_vx0,no-rx=1", mode: access, vlan: 30 }}
+"""
+
+
+# ---- vxctl ----
+
+
+class result:
+    def __init__(self, p: subprocess.CompletedProcess):
+        self.code, self.out, self.err = p.returncode, p.stdout, p.stderr
+
+    def json(self):
+        return json.loads(self.out)
+
+    def __repr__(self):
+        return f"exit {self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}"
+
+
+class harness:
+    def __init__(self, args, tmp: str):
+        self.vxctl, self.vxswitchd, self.tmp = args.vxctl, args.vxswitchd, tmp
+        self.sock = f"{tmp}/run/ctl.sock"
+
+    def ctl(self, *argv: str, user: list[str] | None = None, sock: str | None = None) -> result:
+        cmd = [*(user or []), self.vxctl, "-s", sock or self.sock, *argv]
+        return result(subprocess.run(cmd, capture_output=True, text=True, timeout=60))
+
+    def ok(self, *argv: str, **kw) -> result:
+        r = self.ctl(*argv, **kw)
+        assert r.code == 0 and r.err == "", f"vxctl {' '.join(argv)}: {r}"
+        return r
+
+    def js(self, *argv: str, **kw):
+        return self.ok("--json", *argv, **kw).json()
+
+    def refused(self, *argv: str, says: str, code: int = 1, **kw) -> result:
+        r = self.ctl(*argv, **kw)
+        assert r.code == code, f"vxctl {' '.join(argv)} should exit {code}: {r}"
+        assert says in r.err, f"vxctl {' '.join(argv)} should say {says!r}: {r}"
+        assert r.out == "", f"vxctl {' '.join(argv)} printed a result on error: {r}"
+        return r
+
+    def raw(self, lines: list[bytes], sock: str | None = None) -> list[dict]:
+        """Sends raw bytes on one connection; returns one parsed response per line sent."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(sock or self.sock)
+            out = []
+            buf = b""
+            for line in lines:
+                s.sendall(line)
+                while b"\n" not in buf:
+                    chunk = s.recv(65536)
+                    assert chunk, f"the daemon closed the connection after {line!r}"
+                    buf += chunk
+                reply, buf = buf.split(b"\n", 1)
+                out.append(json.loads(reply))
+            return out
+
+    def macs(self, *filters: str) -> dict:
+        return {(e["vlan"], e["mac"]): (e["port"], e["type"]) for e in self.js("mac", "show", *filters)["entries"]}
+
+
+def wait_for(what: str, predicate, timeout: float = 20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# ---- the tests, in order: each may rely on what the ones before did ----
+
+
+def test_show(h: harness, d: daemon):
+    r = h.ok("show")
+    assert re.search(r"vxswitch \d+\.\d+\.\d+, up \d+", r.out), r
+    assert re.search(r"EAL (no-huge|hugepages)", r.out), r
+    assert re.search(r"(?m)^ +0 +\d+ +\d+  a/0 b/0 t/0 n/0$", r.out), f"worker 0 polls every port: {r}"
+    assert re.search(r"(?m)^t +net_pcap +\w+.* +trunk +vlans 1,10,20 native 1 +1500 +net_pcap_vxt,", r.out), r
+    assert re.search(r"(?m)^n +net_null +up.* +access +vlan 30 ", r.out), r
+    assert h.ok("status").out.splitlines()[1:] == r.out.splitlines()[1:], "status is show"
+    j = h.js("show")
+    assert j["version"] and j["uptime_s"] >= 0
+    assert j["eal"]["mode"] in ("no-huge", "hugepages")
+    assert [q["port"] for q in j["workers"][0]["queues"]] == ["a", "b", "t", "n"], j["workers"]
+    assert isinstance(j["workers"][0]["lcore"], int) and isinstance(j["workers"][0]["cpu"], int)
+    ports = {p["name"]: p for p in j["ports"]}
+    assert ports["a"]["driver"] == "net_pcap" and ports["n"]["driver"] == "net_null", ports
+    assert ports["a"]["mode"] == "access" and ports["a"]["vlan"] == 10
+    assert ports["t"]["vlans"] == [1, 10, 20] and ports["t"]["native_vlan"] == 1
+    assert ports["n"]["link"]["up"] is True and ports["a"]["mtu"] == 1500
+    assert j["fdb"]["capacity"] == 1 << 20 and j["fdb"]["aging_s"] == 0
+
+
+def test_traffic_is_learned(h: harness, d: daemon):
+    def received():
+        return sum(p["counters"]["rx_packets"] for p in h.js("counters")["ports"]) == RX_TOTAL
+
+    wait_for(f"{RX_TOTAL} frames received", received)
+    def learned():
+        m = h.macs()
+        return m if len(m) == len(LEARNED) + 2 else None
+
+    macs = wait_for("the learner", learned)
+    for key, port in LEARNED.items():
+        assert macs.get(key) == (port, "learned"), f"{key}: {macs}"
+    assert macs[(10, STATIC_B)] == ("b", "static"), macs
+    assert macs[(10, MOVER)][0] in ("a", "b"), macs
+    table = h.ok("mac", "show").out
+    assert re.search(rf"(?m)^ +10  {STATIC_B}  b +static +-$", table), table
+    assert re.search(rf"(?m)^ +20  {T20}  t +learned +\d+s$", table), table
+    assert table.endswith(f"{len(LEARNED) + 2} entries\n"), table
+
+
+def test_mac_move_is_logged(h: harness, d: daemon):
+    m = re.search(rf"mac move: {MOVER} vlan 10 from port (\w+) to port (\w+)", d.log_text())
+    assert m and {m.group(1), m.group(2)} == {"a", "b"}, d.log_text()
+
+
+def test_mac_show_filters(h: harness, d: daemon):
+    assert set(h.macs("--vlan", "20")) == {(20, T20)}
+    assert set(h.macs("--port", "t")) == {(20, T20), (10, T10), (1, T1)}
+    assert set(h.macs("--port", "t", "--vlan", "10")) == {(10, T10)}
+    assert set(h.macs("--mac", A1.upper())) == {(10, A1)}, "MACs are matched, not strings"
+    assert h.macs("--vlan", "4000") == {}, "a VLAN no port carries has no entries"
+    assert h.ok("mac", "show", "--port", "n").out.endswith("0 entries\n")
+
+
+def test_mac_count(h: harness, d: daemon):
+    c = h.js("mac", "count")
+    assert (c["total"], c["learned"], c["static"]) == (len(LEARNED) + 2, len(LEARNED) + 1, 1), c
+    by = {v["vlan"]: (v["learned"], v["static"]) for v in c["by_vlan"]}
+    assert by == {1: (1, 0), 10: (4, 1), 20: (1, 0)}, by
+    assert h.js("mac", "count", "--port", "t")["total"] == 3
+    out = h.ok("mac", "count").out
+    assert f"{len(LEARNED) + 2} entries ({len(LEARNED) + 1} learned, 1 static)" in out, out
+
+
+def test_mac_add_and_del(h: harness, d: daemon):
+    r = h.ok("mac", "add", RUNTIME_STATIC, "--vlan", "20", "--port", "t")
+    assert r.out == f"added static {RUNTIME_STATIC} vlan 20 on port t\n", r
+    assert h.macs("--mac", RUNTIME_STATIC) == {(20, RUNTIME_STATIC): ("t", "static")}
+    j = h.js("mac", "add", A1, "--vlan", "10", "--port", "b")
+    assert j == {"mac": A1, "vlan": 10, "port": "b", "type": "static"}, j
+    assert h.macs("--mac", A1) == {(10, A1): ("b", "static")}, "a learned entry becomes static"
+    assert h.js("mac", "del", A1, "--vlan", "10") == {"mac": A1, "vlan": 10, "port": "b", "type": "static"}
+    assert h.macs("--mac", A1) == {}
+    r = h.ok("mac", "del", T1, "--vlan", "1")
+    assert r.out == f"deleted learned {T1} vlan 1 (port t)\n", r
+    h.refused("mac", "del", T1, "--vlan", "1", says=f"{T1} vlan 1 is not in the MAC table")
+    h.refused("mac", "add", "02:00:00:00:00:99", "--vlan", "20", "--port", "a", says="port 'a' does not carry vlan 20")
+    h.refused("mac", "add", "02:00:00:00:00:99", "--vlan", "77", "--port", "a", says="no port carries vlan 77")
+
+
+def test_mac_flush(h: harness, d: daemon):
+    before = h.macs()
+    learned_on_t = sum(1 for (port, kind) in before.values() if port == "t" and kind == "learned")
+    assert learned_on_t == 2, before  # T1 was deleted above
+    assert h.js("mac", "flush", "--port", "t") == {"flushed": learned_on_t}
+    after = h.macs()
+    assert after[(20, RUNTIME_STATIC)] == ("t", "static"), "flush keeps static entries"
+    assert not any(port == "t" and kind == "learned" for port, kind in after.values()), after
+    assert h.ok("mac", "flush", "--vlan", "20").out == "flushed 0 learned entries\n"
+    h.ok("mac", "flush", "--vlan", "10", "--port", "b")
+    assert (10, B1) not in h.macs() and (10, STATIC_B) in h.macs()
+    h.ok("mac", "flush")
+    assert set(h.macs()) == {(10, STATIC_B), (20, RUNTIME_STATIC)}, h.macs()
+
+
+def test_counters(h: harness, d: daemon):
+    j = h.js("counters")
+    assert j["since_clear_s"] is None
+    ports = {p["name"]: p for p in j["ports"]}
+    assert ports["a"]["counters"]["rx_packets"] == len(INPUTS["a"])
+    assert ports["t"]["counters"]["rx_packets"] == len(INPUTS["t"])
+    for (port, reason), n in EXPECTED_DROPS.items():
+        assert ports[port]["drops"][reason] == n, (port, reason, ports[port]["drops"])
+    assert sum(p["drops_total"] for p in j["ports"]) >= sum(EXPECTED_DROPS.values())
+    table = h.ok("counters").out
+    assert re.search(r"(?m)^a +4 +\d+ +\d+ +\d+ +\d+ +\d+ +\d+$", table), table
+    assert re.search(r"(?m)^t +vlan_not_allowed +1$", table), table
+    one = h.ok("counters", "t").out
+    assert re.search(r"(?m)^rx_packets +4$", one) and re.search(r"(?m)^vlan_not_allowed +1$", one), one
+    assert len(h.js("counters", "t")["ports"]) == 1
+    w = h.js("counters", "--workers")["workers"]
+    assert w[0]["counters"]["packets"] == RX_TOTAL, w
+    assert re.search(r"(?m)^WORKER +polls", h.ok("counters", "--workers").out)
+
+
+def test_workers(h: harness, d: daemon):
+    j = h.js("workers")
+    w = j["workers"][0]
+    assert j["tsc_hz"] > 0 and w["counters"]["packets"] == RX_TOTAL
+    assert 0 < w["load"]["busy_pct"] < 100, w
+    assert w["load"]["cycles_per_packet"] > 0 and w["load"]["packets_per_burst"] >= 1, w
+    out = h.ok("workers").out
+    assert re.search(rf"(?m)^ +0 +\d+ +\d+ +\d+\.\d +\d+ +\d+\.\d +{RX_TOTAL} +\d+$", out), out
+    quiet = h.js("workers", "--interval", "0.3")["workers"][0]["load"]
+    assert quiet["busy_pct"] == 0 and quiet["cycles_per_packet"] is None, f"no traffic in the interval: {quiet}"
+    assert "over the last 0.3 s" in h.ok("workers", "-i", "0.3").out
+
+
+PROM_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (\S+)$')
+
+
+def parse_prometheus(text: str) -> dict:
+    """A strict reader of the text format: every family typed before its samples, counters
+    named *_total, label sets well formed, values numbers. Returns {(name, labels): value}."""
+    assert text.endswith("\n"), "the exposition ends with a newline"
+    types, samples = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            assert len(line.split(" ", 3)) == 4, line
+        elif line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            assert kind in ("counter", "gauge") and name not in types, line
+            types[name] = kind
+        else:
+            m = PROM_SAMPLE.match(line)
+            assert m, f"not a sample: {line!r}"
+            name, labels, value = m.group(1), m.group(2) or "", float(m.group(3))
+            assert name in types, f"{name} has no TYPE before it"
+            assert types[name] != "counter" or name.endswith("_total"), name
+            assert (name, labels) not in samples, f"duplicate sample {line}"
+            samples[(name, labels)] = value
+    return samples
+
+
+def test_counters_clear_and_metrics(h: harness, d: daemon):
+    text = h.ok("metrics").out
+    m = parse_prometheus(text)
+    assert m[("vxswitch_port_rx_packets_total", '{port="a"}')] == len(INPUTS["a"])
+    assert m[("vxswitch_port_drops_total", '{port="t",reason="vlan_not_allowed"}')] == 1
+    assert m[("vxswitch_worker_packets_total", '{worker="0"}')] == RX_TOTAL
+    assert m[("vxswitch_fdb_entries", '{vlan="20",type="static"}')] == 1
+    assert m[("vxswitch_port_link_up", '{port="n"}')] == 1
+    def steady(t: str) -> str:
+        return re.sub(r"(?m)^vxswitch_uptime_seconds .*$", "", t)
+
+    assert steady(h.js("metrics")["text"]) == steady(text)
+    assert h.ok("counters", "clear").out.startswith("counters cleared")
+    j = h.js("counters")
+    assert j["since_clear_s"] is not None
+    assert all(p["counters"]["rx_packets"] == 0 and p["drops_total"] == 0 for p in j["ports"]), j
+    assert h.js("workers")["workers"][0]["counters"]["packets"] == 0
+    assert "since cleared" in h.ok("counters").out
+    again = parse_prometheus(h.ok("metrics").out)
+    assert again[("vxswitch_port_rx_packets_total", '{port="a"}')] == len(INPUTS["a"]), "metrics never go down"
+
+
+def test_errors(h: harness, d: daemon):
+    h.refused("mac", "show", "--port", "nope", says="no port is named 'nope' (ports: a, b, t, n)")
+    h.refused("counters", "nope", says="no port is named 'nope'")
+    h.refused("mac", "add", RUNTIME_STATIC, "--vlan", "20", "--port", "nope", says="no port is named 'nope'")
+    for vlan in ("0", "4095"):
+        h.refused("mac", "show", "--vlan", vlan, says=f"mac.show: vlan: {vlan} is out of range (1..4094)")
+        h.refused("mac", "add", RUNTIME_STATIC, "--vlan", vlan, "--port", "t", says="is out of range (1..4094)")
+        h.refused("mac", "flush", "--vlan", vlan, says="is out of range (1..4094)")
+    h.refused("mac", "add", "02:00:00:00:00", "--vlan", "10", "--port", "a",
+              says="mac.add: mac: '02:00:00:00:00' is not a MAC address (aa:bb:cc:dd:ee:ff)")
+    h.refused("mac", "add", "ff:ff:ff:ff:ff:ff", "--vlan", "10", "--port", "a", says="is not a unicast MAC address")
+    h.refused("mac", "show", "--mac", "zz:00:00:00:00:01", says="is not a MAC address")
+    h.refused("mac", "del", "nonsense", "--vlan", "10", says="is not a MAC address")
+    # Refused requests changed nothing.
+    assert set(h.macs()) == {(10, STATIC_B), (20, RUNTIME_STATIC)}
+    h.refused("show", says="cannot reach vxswitchd: no socket at", code=2, sock=f"{h.tmp}/absent.sock")
+    # vxctl's own usage errors never reach the daemon.
+    r = h.ctl("mac", "add", RUNTIME_STATIC, "--port", "t")
+    assert r.code != 0 and "--vlan is required" in r.err, r
+
+
+def test_raw_protocol(h: harness, d: daemon):
+    replies = h.raw([
+        b'{"cmd": "show"\n',
+        b"not json at all\n",
+        b"[1, 2, 3]\n",
+        b'{"cmd": "frobnicate", "id": 1}\n',
+        b'{"cmd": "mac.show", "args": {"vlan": "ten"}, "id": "x"}\n',
+        b'{"cmd": "mac.show", "args": {"vlna": 10}}\n',
+        b'{"cmd": "mac.flush", "args": []}\n',
+        b'{"cmd": "mac.count", "id": 42}\n',
+    ])
+    assert replies[0] == {"ok": False, "error": "malformed request: not valid JSON (one JSON object per line)"}
+    assert replies[1]["ok"] is False and "not valid JSON" in replies[1]["error"]
+    assert replies[2] == {"ok": False, "error": "malformed request: expected a JSON object, got array"}
+    assert replies[3]["ok"] is False and replies[3]["id"] == 1
+    assert replies[3]["error"].startswith("unknown command 'frobnicate'; commands: help, show, mac.show"), replies[3]
+    assert replies[4] == {"ok": False, "id": "x", "error": 'mac.show: vlan: expected an integer, got "ten"'}
+    assert replies[5]["error"] == "mac.show: unknown argument 'vlna'; expected one of: mac, port, vlan", replies[5]
+    assert replies[6]["error"] == 'malformed request: "args" must be an object, got array'
+    assert replies[7]["ok"] is True and replies[7]["id"] == 42 and replies[7]["result"]["total"] == 2, \
+        "the connection outlives every refused request"
+    names = [c["name"] for c in h.raw([b'{"cmd": "help"}\n'])[0]["result"]["commands"]]
+    assert {"show", "mac.add", "counters.clear", "metrics", "config.dump"} <= set(names), names
+    # A line that never ends is refused and its connection closed; the daemon carries on.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(h.sock)
+        try:
+            s.sendall(b"x" * (2 << 20))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        data = b""
+        try:
+            while chunk := s.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            pass  # the daemon closed with our unread bytes still queued: a reset, after its answer
+        assert b"request longer than 1048576 bytes" in data, data[:200]
+    assert h.js("mac", "count")["total"] == 2
+
+
+def test_permissions(h: harness, d: daemon):
+    st = os.stat(h.sock)
+    assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == 0, oct(st.st_mode)
+    assert stat.S_IMODE(os.stat(os.path.dirname(h.sock)).st_mode) == 0o700, "the directory is made private"
+    nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    h.refused("show", says=f"permission denied on {h.sock}", code=2, user=nobody)
+    # The same through the directory's own permission: open it, and the socket's still says no.
+    os.chmod(os.path.dirname(h.sock), 0o755)
+    h.refused("mac", "flush", says="permission denied", code=2, user=nobody)
+    assert h.js("mac", "count")["total"] == 2
+
+
+def test_config_dump_round_trip(h: harness, d: daemon):
+    text = h.ok("config", "dump").out
+    assert h.js("config", "dump")["yaml"] == text
+    assert f'mac: "{RUNTIME_STATIC}", vlan: 20, port: t' in text, "runtime static entries are configuration"
+    assert f"socket: {h.sock}" in text
+    dumped = f"{h.tmp}/dumped.yaml"
+    with open(dumped, "w") as f:
+        f.write(text)
+    assert d.stop() == 0, d.log_text()
+    assert not os.path.exists(h.sock), "the daemon removes its socket"
+    second = daemon(h.vxswitchd, dumped, f"{h.tmp}/second.log")
+    try:
+        second.wait_serving(h.sock)
+        assert h.ok("config", "dump").out == text, "the dump loads back to the same dump"
+        assert h.macs("--mac", RUNTIME_STATIC) == {(20, RUNTIME_STATIC): ("t", "static")}
+    finally:
+        assert second.stop() == 0, second.log_text()
+
+
+def test_group_access_and_refusals(h: harness, d: daemon):
+    sock = f"{h.tmp}/grp/ctl.sock"
+    config = f"{h.tmp}/group.yaml"
+    with open(config, "w") as f:
+        f.write(config_text(h.tmp, sock, ", group: nogroup, mode: 0660"))
+    g = daemon(h.vxswitchd, config, f"{h.tmp}/group.log")
+    try:
+        g.wait_serving(sock)
+        st = os.stat(sock)
+        assert stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == grp.getgrnam("nogroup").gr_gid, oct(st.st_mode)
+        assert stat.S_IMODE(os.stat(os.path.dirname(sock)).st_mode) == 0o750
+        member = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+        assert h.js("show", user=member, sock=sock)["ports"][0]["name"] == "a", "a group member may use it"
+        outsider = ["setpriv", "--reuid=nobody", "--regid=daemon", "--clear-groups"]
+        h.refused("show", says="permission denied", code=2, user=outsider, sock=sock)
+        # A second daemon on a configured socket a live one serves refuses to start.
+        busy = subprocess.run([h.vxswitchd, "-c", config], capture_output=True, text=True, timeout=60)
+        assert busy.returncode != 0 and "another vxswitchd is serving it" in busy.stdout + busy.stderr, busy
+        assert h.js("show", sock=sock)["ports"][0]["name"] == "a", "the first one still serves"
+    finally:
+        assert g.stop() == 0, g.log_text()
+    with open(config, "w") as f:
+        f.write(config_text(h.tmp, sock, ", group: no-such-group-vx"))
+    bad = subprocess.run([h.vxswitchd, "-c", config], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "control.group: no group is named 'no-such-group-vx'" in bad.stdout + bad.stderr
+
+
+def test_mac_writes_under_traffic(h: harness, d: daemon):
+    """Flushes, adds and deletes while a worker learns at full rate: the learner thread and
+    the control commands share the fdb's single writer, and deletions wait for the workers."""
+    hosts = [f"02:00:00:01:00:{i:02x}" for i in range(64)]
+    write_pcap(f"{h.tmp}/loop.pcap", [frame(m, vlan=10) for m in hosts])
+    sock = f"{h.tmp}/loop.sock"
+    config = f"{h.tmp}/loop.yaml"
+    with open(config, "w") as f:
+        f.write(f"""
+dataplane: {{ workers: 1, memory_mb: 256, mbufs: 8191 }}
+control: {{ socket: {sock} }}
+ports:
+  - {{ name: l, device: "net_pcap_vxl,rx_pcap={h.tmp}/loop.pcap,infinite_rx=1", mode: trunk, vlans: [10] }}
+  - {{ name: o, device: "net_null_vxo,no-rx=1", mode: trunk, vlans: [10] }}
+""")
+    s = daemon(h.vxswitchd, config, f"{h.tmp}/loop.log")
+    try:
+        s.wait_serving(sock)
+        wait_for("64 MACs learned", lambda: h.js("mac", "count", sock=sock)["total"] == 64)
+        for i in range(30):
+            h.ok("mac", "flush", sock=sock)
+            h.ok("mac", "add", "02:00:00:02:00:01", "--vlan", "10", "--port", "o", sock=sock)
+            h.ok("mac", "del", "02:00:00:02:00:01", "--vlan", "10", sock=sock)
+        wait_for("relearning", lambda: h.js("mac", "count", sock=sock)["total"] == 64)
+        rx = h.js("counters", "l", sock=sock)["ports"][0]["counters"]["rx_packets"]
+        assert rx > 1000, f"traffic flowed throughout: {rx}"
+    finally:
+        assert s.stop() == 0, s.log_text()
+
+
+TESTS = [
+    test_show,
+    test_traffic_is_learned,
+    test_mac_move_is_logged,
+    test_mac_show_filters,
+    test_mac_count,
+    test_mac_add_and_del,
+    test_mac_flush,
+    test_counters,
+    test_workers,
+    test_counters_clear_and_metrics,
+    test_errors,
+    test_raw_protocol,
+    test_permissions,
+    test_config_dump_round_trip,  # stops the main daemon
+    test_group_access_and_refusals,
+    test_mac_writes_under_traffic,
+]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--vxswitchd", required=True)
+    ap.add_argument("--vxctl", required=True)
+    ap.add_argument("-k", help="run only the tests whose name contains this (plus the daemon set-up)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("SKIP: needs root (DPDK ports, setpriv)")
+        return SKIP
+    tmp = tempfile.mkdtemp(prefix="vxctl-e2e.")
+    os.chmod(tmp, 0o755)  # so that 'nobody' is kept out by the socket's mode, not by this
+    for name, frames in INPUTS.items():
+        write_pcap(f"{tmp}/{name}.pcap", frames)
+    h = harness(args, tmp)
+    with open(f"{tmp}/switch.yaml", "w") as f:
+        f.write(config_text(tmp, h.sock, ", mode: 0600"))
+    d = daemon(args.vxswitchd, f"{tmp}/switch.yaml", f"{tmp}/switch.log")
+    failures = 0
+    try:
+        d.wait_serving(h.sock)
+        for t in TESTS:
+            if args.k and args.k not in t.__name__:
+                continue
+            try:
+                t(h, d)
+                print(f"ok    {t.__name__}")
+            except Exception:
+                failures += 1
+                print(f"FAIL  {t.__name__}\n{traceback.format_exc()}")
+    finally:
+        d.stop()
+        if failures or args.keep:
+            print(f"daemon log and files kept in {tmp}")
+        else:
+            shutil.rmtree(tmp)
+    print(f"{failures} failed" if failures else "all passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

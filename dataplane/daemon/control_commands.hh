@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// What vxctl can ask the daemon (docs/control-protocol.md lists each command, its arguments
+// and its result), and the service that serves it on the control socket.
+//
+// Every command runs on the control thread, the learner's (control_server.hh says why), so
+// it may read the fdb's owner-side state and write the fdb as its single writer. Commands
+// are safe while the workers run: they read counters the workers own (a few packets stale at
+// worst, as the state file does), and MAC writes go through the fdb's writer side, whose
+// deletions wait for an RCU grace period. `counters clear` writes nothing the workers own:
+// it records a baseline that later reads subtract.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/model.hh"
+#include "counters/counters.hh"
+#include "ctl/protocol.hh"
+#include "daemon/control_server.hh"
+
+namespace vx {
+class fabric;
+}
+
+namespace vx::control {
+
+// What the daemon knows about itself that the fabric does not.
+struct daemon_info {
+    bool no_huge = false;
+    uint32_t memory_mb = 0;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+class commands {
+public:
+    // `running` is the configuration the fabric was built from; commands that change the
+    // configuration (static MACs, today) keep it up to date for `config dump`.
+    commands(fabric& f, config::model running, const daemon_info& info);
+
+    // Control thread only. Throws ctl::request_error naming what is wrong.
+    nlohmann::json execute(const ctl::request& r);
+
+private:
+    struct counter_baseline {
+        std::vector<port_counter_block> ports;
+        std::vector<std::array<uint64_t, worker_counter_count>> workers;
+        std::chrono::steady_clock::time_point at;
+        bool set = false;
+    };
+
+    nlohmann::json help(ctl::arg_reader& a);
+    nlohmann::json show(ctl::arg_reader& a);
+    nlohmann::json mac_show(ctl::arg_reader& a);
+    nlohmann::json mac_count(ctl::arg_reader& a);
+    nlohmann::json mac_add(ctl::arg_reader& a);
+    nlohmann::json mac_del(ctl::arg_reader& a);
+    nlohmann::json mac_flush(ctl::arg_reader& a);
+    nlohmann::json counters(ctl::arg_reader& a);
+    nlohmann::json counters_clear(ctl::arg_reader& a);
+    nlohmann::json workers(ctl::arg_reader& a);
+    nlohmann::json metrics(ctl::arg_reader& a);
+    nlohmann::json config_dump(ctl::arg_reader& a);
+
+    nlohmann::json port_json(size_t i) const;
+    nlohmann::json since_clear() const;
+    // Worker counters less the baseline.
+    std::array<uint64_t, worker_counter_count> worker_counts(size_t w) const;
+    std::vector<port_counter_block> port_counts() const;
+    uint16_t port_index(const std::string& name) const;
+    std::optional<uint16_t> port_filter(ctl::arg_reader& a) const;
+    std::optional<uint16_t> vlan_arg(ctl::arg_reader& a, bool required) const;
+    uint16_t domain_of(uint16_t vlan) const;
+    std::string port_name(uint16_t i) const;
+
+    using handler = nlohmann::json (commands::*)(ctl::arg_reader&);
+    struct entry {
+        std::string_view name;
+        handler fn;
+        std::string_view args;
+        std::string_view help;
+    };
+    static const std::vector<entry>& table();
+
+    fabric& _fabric;
+    config::model _running;
+    daemon_info _info;
+    counter_baseline _baseline;
+};
+
+// The control channel as the daemon runs it: the commands, the inbox that carries them to
+// the control thread, and the socket server. Destroyed before the fabric.
+class service {
+public:
+    // Throws std::runtime_error when the socket cannot be served.
+    service(fabric& f, const config::model& running, const daemon_info& info, const socket_access& access);
+    ~service();
+    service(const service&) = delete;
+    service& operator=(const service&) = delete;
+
+    // For fabric::run, on the control thread: runs the commands waiting.
+    size_t run_pending() { return _inbox.run_pending(); }
+
+private:
+    std::string handle(std::string_view line);
+
+    commands _commands;
+    job_inbox _inbox;
+    std::unique_ptr<server> _server;
+};
+
+} // namespace vx::control
