@@ -29,53 +29,48 @@ bool emit(rte_mbuf* m, const l2_header& h, uint16_t bd, uint16_t port, worker_ct
 } // namespace
 
 void forward::process(burst& b, worker_ctx& w) const {
-    send_unicast(b, w);
-    send_flood(b, w);
-    free_drops(b, w);
-}
-
-void forward::send_unicast(burst& b, worker_ctx& w) {
+    uint64_t flooded = 0;
     for (uint16_t i = 0; i < b.count; ++i) {
         if (b.out[i].is_unicast()) {
             emit(b.pkts[i], b.l2[i], b.bd[i], b.out[i].port(), w);
-        }
-    }
-}
-
-void forward::send_flood(burst& b, worker_ctx& w) {
-    uint64_t flooded = 0;
-    for (uint16_t i = 0; i < b.count; ++i) {
-        if (!b.out[i].is_flood()) {
-            continue;
-        }
-        const auto& members = w.state->l2.domains[b.bd[i]].members;
-        int last = -1; // the member that gets the original
-        for (size_t k = members.size(); k-- > 0;) {
-            if (members[k] != b.ingress) {
-                last = static_cast<int>(k);
-                break;
+        } else if (b.out[i].is_flood()) {
+            if (flood(b, i, w)) {
+                ++flooded;
+            } else {
+                b.drop(i, drop_reason::flood_empty);
             }
         }
-        if (last < 0) {
-            b.drop(i, drop_reason::flood_empty);
-            continue;
-        }
-        ++flooded;
-        for (int k = 0; k < last; ++k) {
-            const uint16_t port = members[static_cast<size_t>(k)];
-            if (port == b.ingress) {
-                continue;
-            }
-            rte_mbuf* copy = rte_pktmbuf_copy(b.pkts[i], w.pool, 0, UINT32_MAX);
-            if (copy == nullptr) {
-                w.port(port).drop(drop_reason::no_buffer);
-                continue;
-            }
-            emit(copy, b.l2[i], b.bd[i], port, w);
-        }
-        emit(b.pkts[i], b.l2[i], b.bd[i], members[static_cast<size_t>(last)], w);
     }
     w.port(b.ingress).add(port_counter::flooded, flooded);
+    free_drops(b, w);
+}
+
+bool forward::flood(burst& b, uint16_t i, worker_ctx& w) {
+    const auto& members = w.state->l2.domains[b.bd[i]].members;
+    int last = -1; // the member that gets the original
+    for (size_t k = members.size(); k-- > 0;) {
+        if (members[k] != b.ingress) {
+            last = static_cast<int>(k);
+            break;
+        }
+    }
+    if (last < 0) {
+        return false;
+    }
+    for (int k = 0; k < last; ++k) {
+        const uint16_t port = members[static_cast<size_t>(k)];
+        if (port == b.ingress) {
+            continue;
+        }
+        rte_mbuf* copy = rte_pktmbuf_copy(b.pkts[i], w.pool, 0, UINT32_MAX);
+        if (copy == nullptr) {
+            w.port(port).drop(drop_reason::no_buffer);
+            continue;
+        }
+        emit(copy, b.l2[i], b.bd[i], port, w);
+    }
+    emit(b.pkts[i], b.l2[i], b.bd[i], members[static_cast<size_t>(last)], w);
+    return true;
 }
 
 void forward::free_drops(burst& b, worker_ctx& w) {
