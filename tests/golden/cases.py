@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""The golden cases: 802.1Q switching rules as configurations, frames in and frames out.
+"""The golden cases: 802.1Q and 802.1ad switching rules as configurations, frames in and out.
 
 Each expected frame is spelt out with its exact tags, from the rules of the issue (access
 ports untagged; trunks tagged with their allowed VLANs, the native VLAN untagged; a pushed
@@ -11,7 +11,7 @@ never send, so the switch cannot know them; every frame gets its own sequence nu
 """
 
 from frames import BROADCAST, Frame, RawFrame, Tag, header_only, host
-from spec import Case, Entry, Static, access, drop, flood, trunk, unicast
+from spec import Case, Entry, Static, Translation, access, customer, drop, flood, s_trunk, trunk, unicast
 
 MCAST_IPV4 = "01:00:5e:00:00:fb"
 MCAST_IPV6 = "33:33:00:00:00:01"
@@ -29,9 +29,9 @@ class Numbered:
     def __init__(self):
         self._next = 0
 
-    def __call__(self, src: str, dst: str, *tags: Tag) -> Frame:
+    def __call__(self, src: str, dst: str, *tags: Tag, pad: int = 0) -> Frame:
         self._next += 1
-        return Frame(src, dst, tuple(tags), self._next)
+        return Frame(src, dst, tuple(tags), self._next, pad)
 
 
 def untagged(f: Frame) -> Frame:
@@ -338,6 +338,128 @@ def order_case() -> Case:
     )
 
 
+# ---- 802.1ad: s-trunks, customer ports, translation, TPIDs, MTU -----------------------------
+# S-tags are 88a8 unless a case says otherwise; C-tags are 8100 (Tag's default).
+
+
+def s_tag(vid: int, **bits) -> Tag:
+    return Tag(vid, tpid=TPID_QINQ, **bits)
+
+
+def customer_case() -> Case:
+    """Two customers on one s-trunk, with the same C-VLAN and the same MACs, never meet."""
+    m1, m2 = host(0x31), host(0x32)  # both customers use both MACs
+    f = Numbered()
+    push = []
+    x = f(m1, BROADCAST)  # untagged: the S-tag alone is pushed, PCP 0
+    push.append(flood("ca", x, {"ca2": x, "s": x.with_tags(s_tag(100))}))
+    x = f(host(0x37), BROADCAST, Tag(0, pcp=6))  # a priority tag is customer payload, kept
+    push.append(flood("ca2", x, {"ca": x, "s": x.with_tags(s_tag(100, pcp=6), Tag(0, pcp=6))}))
+    # The same MAC in customer B (its own phase: one MAC sends on one port per phase).
+    x = f(m1, BROADCAST, Tag(10, pcp=3, dei=1))  # C-tagged: S-tag pushed over it with its priority
+    push_b = [flood("cb", x, {"s": x.with_tags(s_tag(200, pcp=3, dei=1), Tag(10, pcp=3, dei=1))})]
+    pop = []
+    x = f(m2, m1, s_tag(100, pcp=2), Tag(10, pcp=5))  # to customer A only: S-tag popped, C kept
+    pop.append(unicast("s", x, "ca", x.with_tags(Tag(10, pcp=5))))
+    x = f(m2, m1, s_tag(200), Tag(10))  # the same MACs and C-VLAN, customer B
+    pop.append(unicast("s", x, "cb", x.with_tags(Tag(10))))
+    x = f(host(0x33), BROADCAST, s_tag(100))  # S-tag only: untagged to A's ports
+    pop.append(flood("s", x, {"ca": x.with_tags(), "ca2": x.with_tags()}))
+    x = f(host(0x34), BROADCAST, s_tag(100), Tag(10), Tag(20, pcp=1))  # three deep: C and below kept
+    pop.append(flood("s", x, {"ca": x.with_tags(Tag(10), Tag(20, pcp=1)),
+                              "ca2": x.with_tags(Tag(10), Tag(20, pcp=1))}))
+    pop.append(drop("s", f(host(0x35), BROADCAST, s_tag(300)), "vlan_not_allowed"))
+    pop.append(drop("s", f(host(0x36), BROADCAST), "untagged_on_trunk"))
+    return Case(
+        "qinq_customers", "qinq",
+        "customer ports push and pop the S-tag, keep C-tags, PCP and deeper tags; two customers stay apart",
+        [customer("ca", 100), customer("ca2", 100), customer("cb", 200), s_trunk("s", (100, 200))],
+        [push, push_b, pop],
+        macs=[Entry(m1, 100, "ca"), Entry(m1, 200, "cb"), Entry(m2, 100, "s"), Entry(m2, 200, "s"),
+              Entry(host(0x37), 100, "ca2"),
+              Entry(host(0x33), 100, "s"), Entry(host(0x34), 100, "s")],
+        fdb={"moved": 0},
+    )
+
+
+def selective_qinq_case() -> Case:
+    """A customer port with c_vlans admits only those C-VLANs."""
+    f = Numbered()
+    sends = []
+    for vid in (10, 20):
+        x = f(host(vid), BROADCAST, Tag(vid, pcp=1))
+        sends.append(flood("c", x, {"s": x.with_tags(s_tag(100, pcp=1), Tag(vid, pcp=1))}))
+    sends.append(drop("c", f(host(0x30), BROADCAST, Tag(30)), "c_vlan_not_allowed"))
+    sends.append(drop("c", f(host(0x31), BROADCAST), "c_vlan_not_allowed"))
+    return Case(
+        "selective_qinq", "qinq", "c_vlans admits listed C-VLANs; other and untagged frames drop by reason",
+        [customer("c", 100, c_vlans=(10, 20)), s_trunk("s", (100,))], [sends],
+    )
+
+
+def translation_case() -> Case:
+    """1:1 (VLAN 300 on t's wire is domain 10) and 2:1 (S 400 + C 10 on s's wire is domain 20)."""
+    f = Numbered()
+    sends = []
+    x = f(host(1), BROADCAST)
+    sends.append(flood("a10", x, {"t": x.with_tags(Tag(300))}))
+    x = f(host(2), BROADCAST, Tag(300, pcp=4))
+    sends.append(flood("t", x, {"a10": x.with_tags()}))
+    x = f(host(3), BROADCAST)
+    sends.append(flood("a20", x, {"s": x.with_tags(s_tag(400), Tag(10))}))
+    x = f(host(4), BROADCAST, s_tag(400, pcp=5), Tag(10, pcp=2))
+    sends.append(flood("s", x, {"a20": x.with_tags()}))
+    sends.append(drop("s", f(host(5), BROADCAST, s_tag(400), Tag(11)), "vlan_not_allowed"))
+    sends.append(drop("t", f(host(6), BROADCAST, Tag(10)), "vlan_not_allowed"))  # 10 is not on t's wire
+    return Case(
+        "vlan_translation", "qinq", "1:1 and 2:1 translation map wire tags onto domains, both ways",
+        [access("a10", 10), access("a20", 20), trunk("t", (), translate=(Translation(300, 10),)),
+         s_trunk("s", (), translate=(Translation(400, 20, c_vlan=10),))],
+        [sends],
+        macs=[Entry(host(1), 10, "a10"), Entry(host(2), 10, "t"), Entry(host(3), 20, "a20"),
+              Entry(host(4), 20, "s")],
+    )
+
+
+def odd_tpid_case() -> Case:
+    """An s-trunk with TPID 0x9100; foreign TPIDs as payload on one port, dropped on another."""
+    f = Numbered()
+    sends = []
+    x = f(host(1), BROADCAST, Tag(100, pcp=7, tpid=0x9100), Tag(10))
+    sends.append(flood("s", x, {"c": x.with_tags(Tag(10)), "d": x.with_tags(Tag(10))}))
+    x = f(host(2), BROADCAST)
+    sends.append(flood("c", x, {"s": x.with_tags(Tag(100, tpid=0x9100)), "d": x}))
+    # 88a8 on the 0x9100 trunk is a foreign TPID: payload of the (absent) native VLAN, dropped.
+    sends.append(drop("s", f(host(3), BROADCAST, s_tag(100)), "untagged_on_trunk"))
+    x = f(host(4), BROADCAST, Tag(100, tpid=0x9200))  # foreign on a customer port: untagged payload
+    sends.append(flood("c", x, {"s": x.with_tags(Tag(100, tpid=0x9100), Tag(100, tpid=0x9200)), "d": x}))
+    sends.append(drop("d", f(host(5), BROADCAST, Tag(100, tpid=0x9200)), "foreign_tpid"))
+    return Case(
+        "odd_tpid", "qinq", "any TPID on an s-trunk; a foreign outer TPID is payload or a counted drop",
+        [s_trunk("s", (100,), tpid=0x9100), customer("c", 100), customer("d", 100, foreign_tpid="drop")],
+        [sends],
+        counters={"c": {"foreign_tpid_payload": 1}, "s": {"foreign_tpid_payload": 1}},
+    )
+
+
+def qinq_mtu_case() -> Case:
+    """A 1518-byte C-tagged frame fits a customer port of MTU 1500, not an s-trunk of 1500 once
+    S-tagged (1522 bytes); an s-trunk of MTU 1504 takes it."""
+    f = Numbered()
+    big = f(host(1), BROADCAST, Tag(10), pad=1518 - 64)
+    assert len(big.to_bytes()) == 1518
+    sends = [flood("c", big, {"s1504": big.with_tags(s_tag(100), Tag(10))})]
+    small = f(host(2), BROADCAST, Tag(10), pad=1514 - 64)
+    sends.append(flood("c", small, {"s1500": small.with_tags(s_tag(100), Tag(10)),
+                                    "s1504": small.with_tags(s_tag(100), Tag(10))}))
+    return Case(
+        "qinq_mtu", "qinq", "tags pushed count against the egress MTU; too long is egress_mtu_exceeded",
+        [customer("c", 100, mtu=1500), s_trunk("s1500", (100,), mtu=1500), s_trunk("s1504", (100,), mtu=1504)],
+        [sends],
+        egress_drops={"s1500": {"egress_mtu_exceeded": 1}},
+    )
+
+
 CASES = [
     tagging_case(),
     tpid_case(),
@@ -349,4 +471,9 @@ CASES = [
     move_case(),
     stream_case(),
     order_case(),
+    customer_case(),
+    selective_qinq_case(),
+    translation_case(),
+    odd_tpid_case(),
+    qinq_mtu_case(),
 ]

@@ -42,6 +42,7 @@ class Frame:
     dst: str
     tags: tuple[Tag, ...] = ()
     seq: int = 0
+    pad: int = 0  # zero bytes after the payload, to make a frame of a chosen length
 
     def with_tags(self, *tags: Tag) -> "Frame":
         """The same frame (same MACs and payload) carrying exactly `tags`."""
@@ -54,7 +55,7 @@ class Frame:
         pkt = Ether(src=self.src, dst=self.dst, type=types[0])
         for tag, next_type in zip(self.tags, types[1:]):
             pkt = pkt / Dot1Q(prio=tag.pcp, id=tag.dei, vlan=tag.vid, type=next_type)
-        payload = f"golden frame {self.seq:05d}".encode()
+        payload = f"golden frame {self.seq:05d}".encode() + bytes(self.pad)
         pkt = pkt / IP(src="192.0.2.1", dst="192.0.2.2") / UDP(sport=1024 + self.seq, dport=9) / Raw(payload)
         return bytes(pkt)
 
@@ -82,7 +83,7 @@ def header_only(src: str, dst: str, ethertype: int, extra: bytes = b"") -> bytes
     return bytes(Ether(src=src, dst=dst, type=ethertype)) + extra
 
 
-_SHOWN_TPIDS = (0x8100, 0x88A8, 0x9100)
+_SHOWN_TPIDS = (0x8100, 0x88A8, 0x9100, 0x9200)
 
 
 def summary(data: bytes) -> str:

@@ -46,7 +46,7 @@ except ImportError as e:
 
 import cases as case_table
 from frames import RawFrame, hexdiff, read_pcap, summary, write_pcap
-from spec import Case, Send, drop
+from spec import Case, Port, Send, drop
 
 MAX_BURST = 32  # vxswitchd --burst accepts 1..32; the phase spacing below relies on it
 SPACER = RawFrame(bytes(10), "spacer runt")
@@ -129,6 +129,8 @@ def expected_counters(case: Case, laid_out: dict[str, list[Send]]) -> dict[str, 
             for egress, frame in s.out.items():
                 exp[egress]["counters"]["tx_packets"] += 1
                 exp[egress]["counters"]["tx_bytes"] += len(frame.to_bytes())
+    for port, values in case.egress_drops.items():
+        exp[port]["drops"].update(values)
     for port, values in case.counters.items():
         for counter, value in values.items():
             exp[port]["counters"][counter] = value  # stated, not added (Counter.update adds)
@@ -138,19 +140,37 @@ def expected_counters(case: Case, laid_out: dict[str, list[Send]]) -> dict[str, 
 # ---- running the switch -----------------------------------------------------------------
 
 
+def port_keys(p: Port) -> dict:
+    """The configuration keys of one port beside its name, device and mode."""
+    keys: dict = {}
+    if p.mode == "access":
+        keys["vlan"] = p.vlan
+    elif p.mode == "customer":
+        keys["s_vlan"] = p.s_vlan
+        if p.c_vlans:
+            keys["c_vlans"] = list(p.c_vlans)
+    else:
+        keys["vlans"] = list(p.vlans)
+        if p.native is not None:
+            keys["native_vlan"] = p.native
+    if p.translate:
+        keys["translate"] = [{"vlan": t.vlan, "domain": t.domain} | ({"c_vlan": t.c_vlan} if t.c_vlan else {})
+                             for t in p.translate]
+    if p.tpid is not None:
+        keys["tpid"] = f"{p.tpid:#06x}"
+    if p.mtu is not None:
+        keys["mtu"] = p.mtu
+    if p.foreign_tpid is not None:
+        keys["foreign_tpid"] = p.foreign_tpid
+    return keys
+
+
 def write_config(case: Case, work: str) -> str:
     """The switch configuration, in JSON syntax (which is YAML), with one net_pcap per port."""
     ports = []
     for i, p in enumerate(case.ports):
         port = {"name": p.name, "device": f"net_pcap{i},rx_pcap={work}/in{i}.pcap,tx_pcap={work}/out{i}.pcap", "mode": p.mode}
-        if p.mode == "access":
-            port["vlan"] = p.vlan
-        else:
-            port["vlans"] = list(p.vlans)
-            if p.native is not None:
-                port["native_vlan"] = p.native
-        if p.tpid is not None:
-            port["tpid"] = f"{p.tpid:#06x}"
+        port.update(port_keys(p))
         ports.append(port)
     config = {
         # The smallest pool and table: the switch still sizes the pool for its queues, and a

@@ -18,19 +18,41 @@ AnyFrame = Union[Frame, RawFrame]
 @dataclasses.dataclass(frozen=True)
 class Port:
     name: str
-    mode: str = "access"  # "access" or "trunk"
+    mode: str = "access"  # "access", "trunk", "s-trunk" or "customer"
     vlan: int = 1  # access: the PVID
-    vlans: tuple[int, ...] = ()  # trunk: allowed list
+    vlans: tuple[int, ...] = ()  # trunk, s-trunk: allowed list
     native: Optional[int] = None  # trunk: VLAN carried untagged
-    tpid: Optional[int] = None  # None: the switch's default (0x8100)
+    tpid: Optional[int] = None  # None: the mode's default (0x8100; 0x88a8 on an s-trunk)
+    s_vlan: Optional[int] = None  # customer: the S-VLAN (domain) every frame joins
+    c_vlans: tuple[int, ...] = ()  # customer: the C-VLANs admitted (selective QinQ); () = all
+    translate: tuple["Translation", ...] = ()  # trunk, s-trunk
+    mtu: Optional[int] = None
+    foreign_tpid: Optional[str] = None  # "payload" or "drop"; None: the default (payload)
+
+
+@dataclasses.dataclass(frozen=True)
+class Translation:
+    """Wire tag(s) of one port mapped onto a domain: 1:1 (vlan) or 2:1 (vlan, c_vlan)."""
+
+    vlan: int
+    domain: int
+    c_vlan: Optional[int] = None
 
 
 def access(name: str, vlan: int) -> Port:
     return Port(name, "access", vlan=vlan)
 
 
-def trunk(name: str, vlans: tuple[int, ...], native: Optional[int] = None, tpid: Optional[int] = None) -> Port:
-    return Port(name, "trunk", vlans=vlans, native=native, tpid=tpid)
+def trunk(name: str, vlans: tuple[int, ...], native: Optional[int] = None, **keys) -> Port:
+    return Port(name, "trunk", vlans=vlans, native=native, **keys)
+
+
+def s_trunk(name: str, vlans: tuple[int, ...], **keys) -> Port:
+    return Port(name, "s-trunk", vlans=vlans, **keys)
+
+
+def customer(name: str, s_vlan: int, **keys) -> Port:
+    return Port(name, "customer", s_vlan=s_vlan, **keys)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +109,9 @@ class Case:
     # Counters checked besides those golden.py derives from the sends (rx/tx packets and
     # bytes, every drop reason, flooded, unknown_unicast): port -> counter -> value.
     counters: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    # Drops the sends cannot imply, because they are counted on the egress port (e.g.
+    # egress_mtu_exceeded): port -> reason -> value, added to those of the sends.
+    egress_drops: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     macs: Optional[list[Entry]] = None  # the whole MAC table; None: not checked
     fdb: dict[str, int] = dataclasses.field(default_factory=dict)  # e.g. {"moved": 1}
     bursts: tuple[int, ...] = KEY_BURSTS
