@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "config/port_vlans.hh"
+#include "config/xdp_steering.hh"
 #include "packet/ether.hh"
 
 namespace vx::config {
@@ -309,6 +310,55 @@ void read_access(map_reader& r, const YAML::Node& n, port& p) {
     r.integer("vlan", p.access_vlan, min_vlan, max_vlan);
 }
 
+// A list of strings, each checked by `valid` where it stands (line and column in the message).
+template <class Valid>
+void read_text_list(map_reader& r, const char* key, std::vector<std::string>& out, Valid valid, const char* form) {
+    r.each(key, [&](const YAML::Node& n, const std::string& path) {
+        if (!n.IsScalar() || !valid(n.Scalar())) {
+            r.sink().at(n, path, fmt::format("'{}' is not {}", n.IsScalar() ? n.Scalar() : "a list", form));
+            return;
+        }
+        out.push_back(n.Scalar());
+    });
+}
+
+// type: af_xdp, iface: eth0, then own: true, or steer: {vlans, udp, macs}; drop: {vlans,
+// ethertypes, src_macs, udp}. What the words mean: docs/af-xdp.md; the rules as a whole are
+// checked by check_steering (config/xdp_steering.hh).
+void read_af_xdp(map_reader& r, const YAML::Node& n, port& p) {
+    refuse_keys(r, n, {"device"}, "an af_xdp port names its interface (iface); vxswitch makes its net_af_xdp device");
+    xdp_steering x;
+    r.text("iface", x.iface, true);
+    if (const YAML::Node own = r.child("own"); own && !YAML::convert<bool>::decode(own, x.own)) {
+        r.sink().at(own, r.path_of("own"), fmt::format("expected true or false, got '{}'", own.Scalar()));
+    }
+    constexpr const char* udp_form = "a UDP destination (192.0.2.1:4789, [2001:db8::1]:4789, *:4789)";
+    auto is_udp = [](const std::string& t) { return parse_udp_dest(t).has_value(); };
+    {
+        map_reader steer(r.sink(), r.child("steer"), r.path_of("steer"));
+        if (steer.has("vlans")) {
+            read_vlan_list(steer, "vlans", x.vlans.emplace());
+        }
+        read_text_list(steer, "udp", x.udp, is_udp, udp_form);
+        read_text_list(steer, "macs", x.macs, [](const std::string& t) { return parse_mac_range(t).has_value(); },
+                       "a MAC or a range of MACs (02:aa:00:00:00:00-02:aa:00:ff:ff:ff)");
+    }
+    {
+        map_reader drop(r.sink(), r.child("drop"), r.path_of("drop"));
+        read_vlan_list(drop, "vlans", x.drop_vlans);
+        drop.each("ethertypes", [&](const YAML::Node& e, const std::string& path) {
+            uint16_t type = 0;
+            if (drop.integer_value(e, path, type, 0x0600, 0xffff)) {
+                x.drop_ethertypes.push_back(type);
+            }
+        });
+        read_text_list(drop, "src_macs", x.drop_src_macs,
+                       [](const std::string& t) { return mac_addr::parse(t).has_value(); }, "a MAC address");
+        read_text_list(drop, "udp", x.drop_udp, is_udp, udp_form);
+    }
+    p.xdp = std::move(x);
+}
+
 std::optional<port_mode> mode_named(const std::string& name) {
     for (auto mode : {port_mode::access, port_mode::trunk, port_mode::s_trunk, port_mode::customer}) {
         if (name == mode_name(mode)) {
@@ -323,7 +373,17 @@ void read_port(map_reader& parent, const YAML::Node& n, const std::string& path,
     port p;
     p.line = n.Mark().line + 1;
     r.text("name", p.name, true);
-    r.text("device", p.device, true);
+    std::string type = "dpdk";
+    r.text("type", type, false);
+    if (type == "af_xdp") {
+        read_af_xdp(r, n, p);
+    } else {
+        if (type != "dpdk") {
+            r.sink().at(r.child("type"), r.path_of("type"), fmt::format("'{}' is not a port type (dpdk, af_xdp)", type));
+        }
+        refuse_keys(r, n, {"iface", "own", "steer", "drop"}, "this key is for ports of type: af_xdp");
+        r.text("device", p.device, true);
+    }
     r.integer("queues", p.queues, 1, 64);
     std::string mode = "access";
     r.text("mode", mode, false);
@@ -357,6 +417,9 @@ void read_port(map_reader& parent, const YAML::Node& n, const std::string& path,
     if (r.integer("mtu", mtu, 68, 16128)) {
         p.mtu = mtu;
     }
+    if (p.xdp) {
+        p.device = af_xdp_device(p.name, p.xdp->iface, p.queues);
+    }
     m.ports.push_back(std::move(p));
 }
 
@@ -381,6 +444,7 @@ void validate_ports(const model& m, std::vector<std::string>& errors) {
     static const std::regex name_rule{R"(^[A-Za-z0-9_.-]{1,32}$)"};
     std::map<std::string, size_t> names;
     std::map<std::string, size_t> devices;
+    std::map<std::string, size_t> ifaces; // af_xdp ports
     for (size_t i = 0; i < m.ports.size(); ++i) {
         const auto& p = m.ports[i];
         const auto label = port_label(p, i);
@@ -401,6 +465,13 @@ void validate_ports(const model& m, std::vector<std::string>& errors) {
                                          label));
         }
         check_bindings(p, label, errors);
+        if (p.xdp) {
+            check_steering(p, label, errors);
+            if (const auto [it, fresh] = ifaces.emplace(p.xdp->iface, i); !fresh) {
+                errors.push_back(fmt::format("{}: iface '{}' is already used by ports[{}]", label, p.xdp->iface,
+                                             it->second));
+            }
+        }
     }
 }
 

@@ -39,6 +39,22 @@ struct translation {
     int line = 0;
 };
 
+// A port of `type: af_xdp`: vxswitch makes its net_af_xdp device from `iface` and attaches its
+// own XDP program (bpf/steer.bpf.c), which sends the port's fabric traffic to the switch and
+// the rest to the kernel (docs/af-xdp.md). Addresses stay text here, as the YAML has them;
+// config/xdp_steering.hh parses and checks them.
+struct xdp_steering {
+    std::string iface;                           // the kernel interface, e.g. "eth0"
+    bool own = false;                            // every frame a filter does not drop goes to the switch
+    std::optional<std::vector<uint16_t>> vlans;  // steered outer VLANs; default: those the port carries tagged
+    std::vector<std::string> udp;                // steered UDP destinations: "192.0.2.1:4789", "[2001:db8::1]:4789", "*:4789"
+    std::vector<std::string> macs;               // steered destination MACs: "02:aa:00:00:00:01" or "lo-hi"
+    std::vector<uint16_t> drop_vlans;            // early filters: dropped in XDP, before anything else
+    std::vector<uint16_t> drop_ethertypes;
+    std::vector<std::string> drop_src_macs;
+    std::vector<std::string> drop_udp;
+};
+
 inline constexpr uint16_t c_tag_tpid = 0x8100;
 inline constexpr uint16_t s_tag_tpid = 0x88a8;
 
@@ -56,6 +72,7 @@ struct port {
     uint16_t tpid = c_tag_tpid;           // outer tag's TPID (0x88a8 on an s-trunk by default)
     foreign_tpid_action foreign_tpid = foreign_tpid_action::payload;
     std::optional<uint16_t> mtu;          // set on the device when given; 1500 is assumed otherwise
+    std::optional<xdp_steering> xdp;      // type: af_xdp (device is then made from xdp->iface)
     int line = 0;                         // where it was declared, for later messages
 };
 

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The daemon side of the XDP steering program (bpf/steer.bpf.c) of `type: af_xdp` ports.
+//
+// DPDK's net_af_xdp loads and attaches the program itself (its xdp_prog= option) and fills
+// its XSKMAP with its sockets; see docs/af-xdp.md for why. open_af_xdp_port() hands it the
+// object this daemon was built with, then finds the program on the interface, says in which
+// XDP mode the kernel attached it, and writes the port's rules. From then on, xdp_steer is
+// the port's handle on the program:
+//
+//   - apply(rules) changes the steered set at runtime (vxctl): it writes only the map entries
+//     that differ, each update atomic, so no frame is lost and nothing is reloaded;
+//   - counters() sums the per-CPU decision counters.
+//
+// Threads: the control thread only (map updates are syscalls). The workers never see it.
+
+#include <array>
+#include <cstdint>
+#include <utility>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "steer_common.h" // bpf/: the maps and counters the program and this loader share
+#include "config/model.hh"
+#include "config/xdp_steering.hh"
+#include "ports/dpdk_port.hh"
+
+struct rte_mempool;
+struct vx_steer_bpf;
+
+namespace vx {
+
+struct steer_counter_info {
+    std::string_view name;
+    std::string_view help;
+};
+
+// The program's decision counters, in vx_steer_counter order (bpf/steer_common.h).
+inline constexpr std::array<steer_counter_info, VX_CNT_COUNT> steer_counters = {{
+#define VX_X(id, name, help) {name, help},
+    VX_STEER_COUNTERS(VX_X)
+#undef VX_X
+}};
+using steer_counter_values = std::array<uint64_t, VX_CNT_COUNT>;
+
+// A file descriptor that closes itself.
+class unique_fd {
+public:
+    unique_fd() = default;
+    explicit unique_fd(int fd) : _fd(fd) {}
+    unique_fd(unique_fd&& o) noexcept : _fd(std::exchange(o._fd, -1)) {}
+    unique_fd& operator=(unique_fd&& o) noexcept;
+    ~unique_fd();
+    int get() const { return _fd; }
+
+private:
+    int _fd = -1;
+};
+
+// How the kernel runs an XDP program on an interface.
+enum class xdp_mode : uint8_t { none, native, generic, offload, multi };
+std::string_view xdp_mode_name(xdp_mode m);
+
+struct xdp_attachment {
+    uint32_t prog_id = 0;
+    xdp_mode mode = xdp_mode::none;
+    std::string prog_name;
+};
+// The XDP program on `iface` (mode none when there is none). Throws if there is no such interface.
+xdp_attachment xdp_attached(const std::string& iface);
+
+// The rule maps and counters of one loaded vx_steer program.
+class xdp_steer {
+public:
+    // The maps of program `prog_fd`, found by their names. Throws std::runtime_error naming
+    // a map that is missing (a program that is not vx_steer).
+    static std::unique_ptr<xdp_steer> of_program(int prog_fd);
+
+    // Makes the maps say `rules`, writing only what differs from the last apply(); the
+    // configuration (mode) is written last on the first call, so rules are in before frames
+    // leave pass-everything. Throws std::runtime_error on a failed map update.
+    void apply(const config::steer_rules& rules);
+    const config::steer_rules& rules() const { return _rules; }
+    steer_counter_values counters() const;
+
+private:
+    struct maps {
+        unique_fd cfg, vlans, udp, mac_ranges, ethertypes, src_macs, counters;
+    };
+    explicit xdp_steer(maps m) : _maps(std::move(m)) {}
+
+    maps _maps;
+    config::steer_rules _rules;
+    bool _written = false;
+};
+
+// The program loaded from the embedded object by libbpf, not attached anywhere: for the unit
+// test (BPF_PROG_RUN) and the verifier check. Throws std::runtime_error if the kernel refuses it.
+class steer_program {
+public:
+    steer_program();
+    ~steer_program();
+    steer_program(const steer_program&) = delete;
+    steer_program& operator=(const steer_program&) = delete;
+
+    int prog_fd() const;
+    int xsks_map_fd() const;
+    // Instructions after the verifier's rewrite (xlated), for docs/af-xdp.md's budget.
+    uint32_t instructions() const;
+
+private:
+    vx_steer_bpf* _skel = nullptr;
+};
+
+// An af_xdp port: the net_af_xdp device with vx_steer attached and the port's rules written.
+struct steered_port {
+    std::unique_ptr<dpdk_port> port;
+    std::unique_ptr<xdp_steer> steer;
+    xdp_attachment attachment;
+};
+
+// Opens an af_xdp port (cfg.xdp set): refuses an interface that already has an XDP program,
+// has net_af_xdp load vx_steer, logs the XDP mode the kernel chose (native, or generic when the
+// driver has no XDP of its own), writes the rules. Throws std::runtime_error naming the port.
+steered_port open_af_xdp_port(const config::port& cfg, uint16_t tx_queues, rte_mempool* pool);
+
+} // namespace vx
