@@ -4,11 +4,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <iostream>
 #include <memory>
 #include <thread>
 
+#include "counters/counters.hh"
 #include "ctl/commands/commands.hh"
 #include "ctl/table.hh"
 #include "ctl/worker_load.hh"
@@ -18,6 +21,26 @@ namespace vx::ctl {
 namespace {
 
 using nlohmann::json;
+
+// A JSON object of counters in the order of counters.def, where they are declared with
+// related ones side by side (JSON objects come back sorted by name); names this vxctl does
+// not know (a newer daemon's) follow, by name.
+template <size_t N>
+std::vector<std::pair<std::string, json>> in_declared_order(const json& counters,
+                                                            const std::array<counter_info, N>& declared) {
+    std::vector<std::pair<std::string, json>> out;
+    for (const auto& c : declared) {
+        if (const auto it = counters.find(std::string(c.name)); it != counters.end()) {
+            out.emplace_back(c.name, *it);
+        }
+    }
+    for (const auto& [name, n] : counters.items()) {
+        if (std::none_of(declared.begin(), declared.end(), [&](const counter_info& c) { return c.name == name; })) {
+            out.emplace_back(name, n);
+        }
+    }
+    return out;
+}
 
 std::string since_text(const json& since_clear_s) {
     return since_clear_s.is_null() ? "since start"
@@ -38,7 +61,7 @@ void print_port_table(const json& r) {
         const auto& c = p["counters"];
         t.row({p["name"].get<std::string>(), c["rx_packets"].dump(), c["rx_bytes"].dump(), c["tx_packets"].dump(),
                c["tx_bytes"].dump(), c["flooded"].dump(), c["unknown_unicast"].dump(), p["drops_total"].dump()});
-        for (const auto& [reason, n] : p["drops"].items()) {
+        for (const auto& [reason, n] : in_declared_order(p["drops"], drop_reasons)) {
             if (n.get<uint64_t>() != 0) {
                 drops.row({p["name"].get<std::string>(), reason, n.dump()});
             }
@@ -58,13 +81,13 @@ void print_port_table(const json& r) {
 void print_one_port(const json& p, const json& since) {
     std::cout << fmt::format("Port {}, {}:\n", p["name"].get<std::string>(), since_text(since));
     table t({{"COUNTER"}, {"VALUE", true}});
-    for (const auto& [name, n] : p["counters"].items()) {
+    for (const auto& [name, n] : in_declared_order(p["counters"], port_counters)) {
         t.row({name, n.dump()});
     }
     t.print(std::cout);
     std::cout << '\n';
     table d({{"DROP REASON"}, {"PACKETS", true}});
-    for (const auto& [name, n] : p["drops"].items()) {
+    for (const auto& [name, n] : in_declared_order(p["drops"], drop_reasons)) {
         d.row({name, n.dump()});
     }
     d.row({"(total)", p["drops_total"].dump()});
@@ -75,14 +98,14 @@ void print_worker_counters(const json& r) {
     std::cout << "Workers, " << since_text(r["since_clear_s"]) << ":\n";
     std::vector<column> cols{{"WORKER", true}};
     if (!r["workers"].empty()) {
-        for (const auto& [name, n] : r["workers"][0]["counters"].items()) {
+        for (const auto& [name, n] : in_declared_order(r["workers"][0]["counters"], worker_counters)) {
             cols.push_back({name, true});
         }
     }
     table t(cols);
     for (const auto& w : r["workers"]) {
         std::vector<std::string> row{w["id"].dump()};
-        for (const auto& [name, n] : w["counters"].items()) {
+        for (const auto& [name, n] : in_declared_order(w["counters"], worker_counters)) {
             row.push_back(n.dump());
         }
         t.row(row);
