@@ -65,11 +65,7 @@ fabric::fabric(const config::model& m, uint16_t workers) : _model(m) {
                      needed);
         buffers = needed;
     }
-    _pool = rte_pktmbuf_pool_create("vx_pool", buffers, pool_cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-    if (_pool == nullptr) {
-        throw std::runtime_error(fmt::format("cannot create a pool of {} packet buffers: {} (raise memory_mb?)",
-                                             buffers, rte_strerror(rte_errno)));
-    }
+    _pool = create_packet_pool(m.ports, buffers, pool_cache);
     _rcu = make_rcu(n_workers);
     _macs =
         std::make_unique<fdb>(fdb::params{"vx_fdb", m.mac_table.max_entries, m.mac_table.aging_s, _rcu, SOCKET_ID_ANY});

@@ -5,12 +5,18 @@
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
+#include <rte_memzone.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <regex>
 #include <stdexcept>
+
+#include <unistd.h>
 
 namespace vx {
 
@@ -46,6 +52,93 @@ uint16_t attach(const config::port& cfg) {
     return id;
 }
 
+// DPDK 22.11's net_af_xdp (zero-copy build) registers the packet pool as the UMEM of each of
+// its sockets, assuming the pool's objects lie back to back from its first chunk: the UMEM is
+// [first chunk's page, + populated_size x object size). A default pool breaks that: objects
+// never cross a page, so on 4 KiB pages (no hugepages) every 2368-byte mbuf takes a page of
+// its own and only the first 58% of the pool is inside the UMEM (on 2 MiB pages a few mbufs
+// per page fall out). The kernel silently skips fill-ring entries outside the UMEM and drops
+// TX descriptors there: frames are lost with no counter moving, and a port whose fill ring
+// got only such mbufs receives nothing at all. So with net_af_xdp ports, objects are exactly
+// one 4 KiB page (header, mbuf, 3776-byte data room after the headroom), on page-aligned
+// memory: they tile it, on any page size, at the cost no-hugepage pools already paid.
+constexpr size_t umem_object_size = 4096;
+
+bool is_af_xdp(const config::port& p) {
+    return device_name(p.device).starts_with("net_af_xdp");
+}
+
+void free_memzone(rte_mempool_memhdr* /*chunk*/, void* mz) {
+    rte_memzone_free(static_cast<const rte_memzone*>(mz));
+}
+
+struct umem_range {
+    uintptr_t base = 0;
+    uint64_t size = 0;
+    uint32_t outside = 0;
+};
+
+// How many of the pool's objects lie (partly) outside the UMEM that net_af_xdp registers.
+uint32_t objects_outside_umem(rte_mempool* mp) {
+    const auto first = reinterpret_cast<uintptr_t>(STAILQ_FIRST(&mp->mem_list)->addr);
+    const auto page = static_cast<uintptr_t>(getpagesize()); // as the PMD computes it
+    const uint32_t object_size = rte_mempool_calc_obj_size(mp->elt_size, mp->flags, nullptr);
+    umem_range umem{first & ~(page - 1), uint64_t{mp->populated_size} * object_size + (first & (page - 1)), 0};
+    rte_mempool_obj_iter(
+        mp,
+        [](rte_mempool* pool, void* arg, void* obj, unsigned /*index*/) {
+            auto* u = static_cast<umem_range*>(arg);
+            const uintptr_t start = reinterpret_cast<uintptr_t>(obj) - pool->header_size;
+            const uint32_t size = rte_mempool_calc_obj_size(pool->elt_size, pool->flags, nullptr);
+            u->outside += start < u->base || start - u->base + size > u->size ? 1 : 0;
+        },
+        &umem);
+    return umem.outside;
+}
+
+rte_mempool* create_umem_pool(uint32_t buffers, unsigned cache) {
+    // No spreading over memory channels: it would pad the object past the page.
+    constexpr unsigned flags = RTE_MEMPOOL_F_NO_SPREAD;
+    rte_mempool_objsz sz{};
+    rte_mempool_calc_obj_size(0, flags, &sz);
+    const auto element = static_cast<uint32_t>(umem_object_size - sz.header_size - sz.trailer_size);
+    if (rte_mempool_calc_obj_size(element, flags, nullptr) != umem_object_size) {
+        throw std::runtime_error("packet pool: cannot lay out page-sized mbufs for net_af_xdp");
+    }
+    rte_pktmbuf_pool_private priv{};
+    priv.mbuf_data_room_size = static_cast<uint16_t>(element - sizeof(rte_mbuf));
+    rte_mempool* mp = rte_mempool_create_empty("vx_pool", buffers, element, cache, sizeof(priv), SOCKET_ID_ANY, flags);
+    if (mp == nullptr) {
+        throw std::runtime_error(fmt::format("cannot create a pool of {} packet buffers: {}", buffers,
+                                             rte_strerror(rte_errno)));
+    }
+    const auto fail = [mp](const std::string& what) {
+        rte_mempool_free(mp);
+        return std::runtime_error(fmt::format("packet pool of {} buffers for net_af_xdp: {}", mp->size, what));
+    };
+    if (const int rc = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), nullptr); rc != 0) {
+        throw fail(rte_strerror(-rc));
+    }
+    rte_pktmbuf_pool_init(mp, &priv);
+    const rte_memzone* mz = rte_memzone_reserve_aligned("vx_pool_umem", size_t{buffers} * umem_object_size,
+                                                        SOCKET_ID_ANY, 0, umem_object_size);
+    if (mz == nullptr) {
+        throw fail(fmt::format("cannot reserve {} MiB: {} (raise memory_mb?)",
+                               size_t{buffers} * umem_object_size >> 20, rte_strerror(rte_errno)));
+    }
+    if (rte_mempool_populate_virt(mp, static_cast<char*>(mz->addr), mz->len, umem_object_size, free_memzone,
+                                  const_cast<rte_memzone*>(mz)) != static_cast<int>(buffers)) {
+        rte_memzone_free(mz);
+        throw fail("cannot place the buffers in their memory");
+    }
+    rte_mempool_obj_iter(mp, rte_pktmbuf_init, nullptr);
+    if (const uint32_t outside = objects_outside_umem(mp); outside != 0) {
+        throw fail(fmt::format("{} buffers lie outside the UMEM net_af_xdp would register; they would lose "
+                               "frames silently", outside));
+    }
+    return mp;
+}
+
 } // namespace
 
 bool is_pci_address(const std::string& device) {
@@ -55,6 +148,18 @@ bool is_pci_address(const std::string& device) {
 
 std::string device_name(const std::string& device) {
     return device.substr(0, device.find(','));
+}
+
+rte_mempool* create_packet_pool(const std::vector<config::port>& ports, uint32_t buffers, unsigned cache) {
+    if (std::any_of(ports.begin(), ports.end(), is_af_xdp)) {
+        return create_umem_pool(buffers, cache);
+    }
+    rte_mempool* mp = rte_pktmbuf_pool_create("vx_pool", buffers, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    if (mp == nullptr) {
+        throw std::runtime_error(fmt::format("cannot create a pool of {} packet buffers: {} (raise memory_mb?)",
+                                             buffers, rte_strerror(rte_errno)));
+    }
+    return mp;
 }
 
 uint32_t dpdk_port::buffers_needed(uint16_t rx_queues, uint16_t tx_queues) {

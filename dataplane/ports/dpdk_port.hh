@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "config/model.hh"
 
@@ -20,6 +21,11 @@ namespace vx {
 bool is_pci_address(const std::string& device);
 // The ethdev name DPDK gives the device ("net_tap0" for "net_tap0,iface=x").
 std::string device_name(const std::string& device);
+
+// The packet pool every port receives into: `buffers` mbufs with a per-lcore cache of
+// `cache`. When any port is a net_af_xdp device the pool is laid out as that PMD's UMEM
+// needs (see dpdk_port.cc), and refused if it is not. Throws std::runtime_error.
+rte_mempool* create_packet_pool(const std::vector<config::port>& ports, uint32_t buffers, unsigned cache);
 
 class dpdk_port {
 public:

@@ -5,29 +5,28 @@
     usage: af_xdp_ports.py VXSWITCHD      (as root; exit 0 pass, 1 fail, 77 skip)
 
 Six hosts h0..h5 (10.251.0.1-6/24), each on its own net_af_xdp port, all on access VLAN 10,
-with the default packet pool (dataplane.mbufs: 16383). Each host pings h0 and h0 pings each.
+with the default packet pool (dataplane.mbufs: 16383). Each host pings h0 and h0 pings each;
+then h1 sends h0 more flood pings than a fill ring holds (2500 > 2048), none of which may be
+lost, so the buffers of two ports' fill rings are all used and recycled.
 
-Why six ports. DPDK 22.11's net_af_xdp (the zero-copy build, which is the only one when the
-kernel headers define XDP_UMEM_UNALIGNED_CHUNK_FLAG) registers the packet pool as the UMEM
-of each socket, from the pool's first chunk and `populated_size * object size` bytes long,
-and fills each RX queue's fill ring with 2048 mbufs at set-up. Without hugepages the EAL
-page size is 4 KiB and a mempool never lets an object (2368 B here) cross a page, so each
-mbuf takes a whole 4 KiB page: the pool spans 4096 B per mbuf while the UMEM covers 2368 B
-per mbuf, and only the first 58% of the mbufs are inside it (measured: 9471 of 16383). The
-kernel skips fill-ring entries outside the UMEM and drops TX descriptors outside it, both
-silently (no DPDK or vxswitch counter moves). Five ports' fill rings (5 x 2048 = 10240
-mbufs, taken in pool order) still hold some valid entries; the sixth port's hold none, so
-it receives nothing at all: its host can send to no one.
-
-The same happens with fewer ports and a smaller pool (4 ports and mbufs: 12288 lose frames
-on some ports), and it can happen at any size once enough mbufs are in flight that ones
-beyond the UMEM get used. With hugepages the gap is one partial object per 2 MiB page, so
-a few mbufs per pool are affected.
+The regression it guards. DPDK 22.11's net_af_xdp (the zero-copy build, the only one when the
+kernel headers define XDP_UMEM_UNALIGNED_CHUNK_FLAG) registers the packet pool as the UMEM of
+each socket, from the pool's first chunk and `populated_size * object size` bytes long, and
+fills each RX queue's fill ring with 2048 mbufs at set-up. A default pktmbuf pool is not laid
+out that way: an object never crosses a page, so without hugepages (4 KiB EAL pages) each
+2368-byte mbuf took a page of its own, and only the first 58% of the mbufs were inside the
+UMEM (measured: 9472 of 16383). The kernel skips fill-ring entries outside the UMEM and drops
+TX descriptors there, both silently (no DPDK or vxswitch counter moves): with six ports, one
+port's fill ring held no valid entry, so it received nothing at all, and frames sent with
+mbufs beyond the UMEM vanished, so every ping failed. vxswitchd now builds the pool of page-
+sized mbufs on page-aligned memory when a port is net_af_xdp, and refuses to start if the
+layout does not fit the UMEM (create_packet_pool in dataplane/ports/dpdk_port.cc).
 """
 
 import netns_lib
 
 N = 6
+FLOOD_PINGS = 2500  # more than the 2048 buffers of a net_af_xdp fill ring
 HOSTS = {
     f"h{i}": {"mac": f"02:76:78:00:01:{i:02x}", "ip": f"10.251.0.{i + 1}", "port": f"h{i}",
               "mode": "mode: access, vlan: 10"}
@@ -42,6 +41,10 @@ def scenario(lab):
         if h != "h0":
             lab.check(lab.ping(h, h0, count=2), f"{h} (port {spec['port']}) pings h0")
             lab.check(lab.ping("h0", spec["ip"], count=2), f"h0 pings {h} (port {spec['port']})")
+    flood = netns_lib.run("ping", "-f", "-c", FLOOD_PINGS, "-w", 20, h0, ns=lab.ns("h1"), check=False)
+    summary = next((line for line in flood.stdout.splitlines() if "packets transmitted" in line), flood.stderr.strip())
+    lab.check(flood.returncode == 0 and f"{FLOOD_PINGS} received" in summary,
+              f"h1 -> h0: {FLOOD_PINGS} flood pings, none lost ({summary})")
     state = lab.stop_and_read_state()
     rx = {p["name"]: p["counters"]["rx_packets"] for p in state["ports"]}
     for h, spec in HOSTS.items():

@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: MIT
-"""The plumbing of the netns suite: namespaces, veths, a vxswitchd on net_af_xdp, scapy sockets.
+"""The plumbing of the netns suite: namespaces, veths, vxswitchd on net_af_xdp, scapy sockets.
 
-A test builds a `lab`: one namespace for the switch and one per host, all named
-vxnt<pid>-<name> so that runs never collide; each host gets a veth whose `eth0` end is in its
-namespace and whose other end, p-<name>, is in the switch's namespace and becomes a net_af_xdp
-port of vxswitchd. Nothing is created in the root namespace (a veth is created directly in
-its two namespaces), and lab.close() removes everything, also after a failure or a signal.
+A test builds a `lab`: one namespace per switch and one per host, all named vxnt<pid>-<name>
+so that runs never collide. Each host gets a veth whose `eth0` end is in its namespace and
+whose other end, p-<host>, is in its switch's namespace and becomes a net_af_xdp port of that
+switch's vxswitchd. A `link` joins two switches: each has a veth end l-<link> as a port, and
+a tap sits between them (below). Nothing is created in the root namespace (a veth is created
+directly in its two namespaces), and lab.close() removes everything, also after a failure or
+a signal. Each vxswitchd has its own configuration, log, state file and control socket (in
+the lab's temporary directory) and its own DPDK file prefix, so switches run side by side,
+and beside other tests.
 
 AF_XDP on veth, and the namespace, as found on Linux 6.18 with DPDK 22.11 and libxdp 1.3:
 
@@ -26,16 +30,26 @@ AF_XDP on veth, and the namespace, as found on Linux 6.18 with DPDK 22.11 and li
   - Both ends of each veth must be up: the XDP end drops what it is asked to send while its
     peer has no carrier, and receives nothing while down. The daemon does not bring the
     interfaces up (DPDK's net_af_xdp only marks its own link up): the lab does, before.
-  - Tagged frames to a host: the receiving kernel moves the 802.1Q tag into skb metadata
-    (software VLAN untag, whatever rx-vlan-offload says; with no 802.1q module and no VLAN
-    device the frame is then dropped, after the packet taps). A plain AF_PACKET read shows
-    the frame UNTAGGED: the tag is in PACKET_AUXDATA, which scapy's L2Socket reads and puts
-    back as a Dot1Q layer. Any tag check must go through auxdata, or it would pass on
-    untagged frames.
-  - IPv6 is disabled in every namespace, the switch's included, so no router solicitation,
-    DAD or MLD frames flood the VLANs: MAC tables and drop counts are then exact.
-  - Without hugepages, DPDK 22.11's net_af_xdp registers as UMEM only part of the packet
-    pool, so some mbufs are unusable; see af_xdp_ports.py, which checks for it.
+  - Tagged frames to a host: the receiving kernel moves the outer tag (802.1Q or 802.1ad)
+    into skb metadata (software VLAN untag, whatever rx-vlan-offload says; with no 802.1q
+    module and no VLAN device the frame is then dropped, after the packet taps). A plain
+    AF_PACKET read shows the frame without it: the tag and its TPID are in PACKET_AUXDATA,
+    which scapy's L2Socket reads and puts back. Any tag check must go through auxdata, or it
+    would pass on untagged frames.
+  - A packet socket on a veth end that AF_XDP owns sees nothing: XDP redirects received
+    frames to the AF_XDP socket before the kernel's taps, and AF_XDP transmits past them.
+    So a link's two veths meet in a "wire" namespace, in a Linux bridge without VLAN
+    filtering (it forwards any tag stack as it is); a packet socket on the wire end facing
+    a switch (lab.tap(link, switch)) receives exactly what that switch sent on the link. The
+    wire ends have VLAN TX offload off, so the outer tag that the receiving kernel moved into
+    metadata is written back into the frame as it leaves the bridge, before the other
+    switch's XDP program sees it.
+  - IPv6 is disabled in every namespace, the switches' and the wire's included, so no router
+    solicitation, DAD or MLD frames flood the VLANs: MAC tables and drop counts are exact.
+  - DPDK 22.11's net_af_xdp registers as each socket's UMEM only [first chunk, + buffers x
+    object size) of the packet pool; vxswitchd lays its pool out to fit
+    (create_packet_pool in dataplane/ports/dpdk_port.cc). af_xdp_ports.py is the
+    regression test.
 """
 
 import contextlib
@@ -133,28 +147,130 @@ def sweep_stale():
             run("ip", "netns", "del", name, check=False)
 
 
-class lab:
-    """Hosts in namespaces around one vxswitchd. `hosts` maps a host name to a dict with
-    mac, ip (or None), port (the switch port's name) and mode (the port's YAML, e.g.
-    "mode: access, vlan: 10"). Results of checks are collected in `failures`."""
+class switch:
+    """One vxswitchd in namespace `ns`; `ports` are (port name, interface, port YAML) in order."""
 
-    def __init__(self, daemon, hosts, dataplane_yaml=()):
+    def __init__(self, name, ns, tmp, dataplane_yaml):
+        self.name = name
+        self.ns = ns
+        self.dataplane_yaml = list(dataplane_yaml)
+        self.ports = []
+        self.proc = None
+        files = os.path.join(tmp, name)
+        self.log = files + ".log"
+        self.state_file = files + ".state.json"
+        self.control_socket = files + ".sock"
+        self.config_file = files + ".yaml"
+
+    def write_config(self):
+        """Writes the configuration file from the ports; returns its path."""
+        lines = ["# written by tests/netns", "dataplane:", "  workers: 1",
+                 "  idle_sleep_us: 50   # do not spin a core of a shared test machine",
+                 # --no-shconf/--in-memory already keep DPDK's runtime files away; a prefix
+                 # of its own keeps apart whatever runtime directory DPDK still makes.
+                 f'  eal_args: ["--file-prefix={self.ns}"]',
+                 *(f"  {line}" for line in self.dataplane_yaml),
+                 "fdb:", "  max_entries: 4096", "ports:"]
+        for i, (port, iface, mode) in enumerate(self.ports):
+            lines.append(f'  - {{ name: {port}, device: "net_af_xdp{i},iface={iface},start_queue=0,'
+                         f'queue_count=1", {mode} }}')
+        with open(self.config_file, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return self.config_file
+
+    def launch(self, daemon):
+        # `ip netns exec` gives a fresh mount namespace with a new /sys: mount a private bpffs
+        # for libxdp there (see above), then exec, so that self.proc.pid is the daemon's.
+        script = 'mount -t bpf bpf /sys/fs/bpf 2>/dev/null || echo "netns: no private bpffs" >&2; exec "$@"'
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(
+                ["ip", "netns", "exec", self.ns, "sh", "-c", script, "sh", daemon, "-c", self.config_file,
+                 "--state-file", self.state_file, "--control-socket", self.control_socket],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                # If this driver is SIGKILLed, the daemon gets SIGTERM (the setting survives
+                # the execs) instead of polling on in a namespace nobody can name any more.
+                preexec_fn=lambda: _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM))
+
+    def forwarding(self):
+        """True once the daemon says it forwards; raises Fatal if it exited."""
+        with open(self.log) as f:
+            if "forwarding;" in f.read():
+                return True
+        if self.proc.poll() is not None:
+            raise Fatal(f"vxswitchd {self.name} exited {self.proc.returncode} before forwarding")
+        return False
+
+    def stop(self):
+        """SIGINT, as an operator would; returns the exit status (None if it had to be killed)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def dump_log(self):
+        try:
+            with open(self.log) as f:
+                text = f.read()
+        except OSError:
+            return
+        print(f"---- vxswitchd {self.name} log ----")
+        print(text.rstrip())
+        print("-----------------------")
+
+
+class lab:
+    """Hosts in namespaces around one or more vxswitchd.
+
+    `hosts` maps a host name to a dict with mac, ip (or None), port (the switch port's name),
+    mode (the port's YAML, e.g. "mode: access, vlan: 10") and optionally switch (default
+    "sw"). `switches` maps each switch name to the extra `dataplane:` YAML lines it runs
+    with (default: one switch "sw" with `dataplane_yaml`). `links` maps a link name to its
+    two ends, each (switch, port name, port YAML). Results of checks are collected in
+    `failures`."""
+
+    def __init__(self, daemon, hosts, dataplane_yaml=(), switches=None, links=None):
         self.daemon = daemon
         self.hosts = hosts
-        self.dataplane_yaml = list(dataplane_yaml)
+        self.links = links or {}
         self.tag = f"{PREFIX}{os.getpid()}-"
-        self.sw = self.tag + "sw"
+        self.tmp = tempfile.mkdtemp(prefix=self.tag)
+        self.switches = {name: switch(name, self.tag + name, self.tmp, extra)
+                         for name, extra in (switches or {"sw": dataplane_yaml}).items()}
         self.namespaces = []
         self.socks = {}
-        self.proc = None
-        self.tmp = tempfile.mkdtemp(prefix=self.tag)
-        self.log = os.path.join(self.tmp, "vxswitchd.log")
-        self.state_file = os.path.join(self.tmp, "state.json")
         self.failures = []
         self._last_traffic = 0.0
 
     def ns(self, host):
         return self.tag + host
+
+    def _switch(self, name=None):
+        """Switch `name`, or the only one."""
+        (sw,) = [self.switches[name]] if name else self.switches.values()
+        return sw
+
+    # A one-switch lab's switch, as tests that extend the lab (a subclass's config()) use it.
+    sw = property(lambda self: self._switch().ns)
+    log = property(lambda self: self._switch().log)
+    proc = property(lambda self: self._switch().proc)
+
+    def config(self, name=None):
+        """Writes switch `name`'s (or the only switch's) configuration file; returns its path.
+        A subclass may override it to edit the file, calling super().config() first."""
+        return self._switch(name).write_config()
+
+    def wire_ns(self, link):
+        return self.tag + "wire-" + link
 
     def check(self, ok, what):
         print(f"{'ok  ' if ok else 'FAIL'} {what}", flush=True)
@@ -176,81 +292,69 @@ class lab:
             ns=name, check=False)
 
     def build(self):
-        self._add_netns(self.sw)
+        for sw in self.switches.values():
+            self._add_netns(sw.ns)
         for h, spec in self.hosts.items():
             ns = self.ns(h)
+            sw = self.switches[spec.get("switch", "sw")]
             self._add_netns(ns)
-            run("ip", "link", "add", f"p-{h}", "netns", self.sw, "type", "veth",
+            run("ip", "link", "add", f"p-{h}", "netns", sw.ns, "type", "veth",
                 "peer", "name", "eth0", "address", spec["mac"], "netns", ns)
             run("ip", "-n", ns, "link", "set", "lo", "up")
             run("ip", "-n", ns, "link", "set", "eth0", "up")
             run("ethtool", "-K", "eth0", "tx", "off", ns=ns)  # TX checksum offload: see above
             if spec.get("ip"):
                 run("ip", "-n", ns, "addr", "add", f"{spec['ip']}/24", "dev", "eth0")
-            run("ip", "-n", self.sw, "link", "set", f"p-{h}", "up")
+            run("ip", "-n", sw.ns, "link", "set", f"p-{h}", "up")
+            sw.ports.append((spec["port"], f"p-{h}", spec["mode"]))
+        for link, ends in self.links.items():
+            self._build_link(link, ends)
 
-    def config(self):
-        lines = ["# written by tests/netns", "dataplane:", "  workers: 1",
-                 "  idle_sleep_us: 50   # do not spin a core of a shared test machine",
-                 *(f"  {line}" for line in self.dataplane_yaml),
-                 "fdb:", "  max_entries: 4096", "ports:"]
-        for i, (h, spec) in enumerate(self.hosts.items()):
-            lines.append(f'  - {{ name: {spec["port"]}, device: "net_af_xdp{i},iface=p-{h},start_queue=0,'
-                         f'queue_count=1", {spec["mode"]} }}')
-        path = os.path.join(self.tmp, "vxswitchd.yaml")
-        with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        return path
+    def _build_link(self, link, ends):
+        wire = self.wire_ns(link)
+        self._add_netns(wire)
+        run("ip", "-n", wire, "link", "add", "br0", "type", "bridge", "stp_state", "0")
+        for sw_name, port, mode in ends:
+            sw = self.switches[sw_name]
+            run("ip", "link", "add", f"l-{link}", "netns", sw.ns, "type", "veth",
+                "peer", "name", sw_name, "netns", wire)
+            # The bridge must write the outer tag back into the frame (see above).
+            run("ethtool", "-K", sw_name, "txvlan", "off", "tx-vlan-stag-hw-insert", "off", ns=wire)
+            run("ip", "-n", wire, "link", "set", sw_name, "master", "br0", "up")
+            run("ip", "-n", sw.ns, "link", "set", f"l-{link}", "up")
+            sw.ports.append((port, f"l-{link}", mode))
+        run("ip", "-n", wire, "link", "set", "br0", "up")
 
     def start(self):
-        cfg = self.config()
-        # `ip netns exec` gives a fresh mount namespace with a new /sys: mount a private bpffs
-        # for libxdp there (see above), then exec, so that self.proc.pid is the daemon's.
-        script = 'mount -t bpf bpf /sys/fs/bpf 2>/dev/null || echo "netns: no private bpffs" >&2; exec "$@"'
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(
-                ["ip", "netns", "exec", self.sw, "sh", "-c", script, "sh", self.daemon, "-c", cfg,
-                 "--state-file", self.state_file],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                # If this driver is SIGKILLed, the daemon gets SIGTERM (the setting survives
-                # the execs) instead of polling on in a namespace nobody can name any more.
-                preexec_fn=lambda: _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM))
+        for sw in self.switches.values():
+            # A subclass's config() of a one-switch lab may take no name.
+            self.config(*([sw.name] if len(self.switches) > 1 else []))
+            sw.launch(self.daemon)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with open(self.log) as f:
-                if "forwarding;" in f.read():
-                    return
-            if self.proc.poll() is not None:
-                raise Fatal(f"vxswitchd exited {self.proc.returncode} before forwarding")
+        waiting = list(self.switches.values())
+        while waiting and time.monotonic() < deadline:
+            waiting = [sw for sw in waiting if not sw.forwarding()]
             time.sleep(0.05)
-        raise Fatal("vxswitchd did not start forwarding within 30 s")
+        if waiting:
+            raise Fatal(f"vxswitchd {', '.join(sw.name for sw in waiting)} did not start forwarding within 30 s")
 
-    def stop(self):
-        """SIGINT, as an operator would; returns the exit status (None if it had to be killed)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            return self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
-
-    def stop_and_read_state(self):
-        """Stops the daemon, checks it exited 0, returns its state file, and prints per-port counts."""
+    def stop_and_read_state(self, name=None):
+        """Stops a switch (the only one if name is None), checks it exited 0, returns its state
+        file, and prints per-port counts."""
+        sw = self._switch(name)
         t0 = time.monotonic()
-        rc = self.stop()
-        self.check(rc == 0, f"vxswitchd stopped on SIGINT and exited 0 (status {rc}, {time.monotonic() - t0:.1f} s)")
+        rc = sw.stop()
+        self.check(rc == 0, f"vxswitchd {sw.name} stopped on SIGINT and exited 0 (status {rc}, "
+                   f"{time.monotonic() - t0:.1f} s)")
         try:
-            with open(self.state_file) as f:
+            with open(sw.state_file) as f:
                 state = json.load(f)
         except (OSError, ValueError) as e:
-            raise Fatal(f"no readable state file: {e}")
+            raise Fatal(f"no readable state file from {sw.name}: {e}")
         for p in state["ports"]:
             c = p["counters"]
             drops = {r: n for r, n in p["drops"].items() if n}
-            print(f"     port {p['name']:<6} rx {c['rx_packets']:<4} tx {c['tx_packets']:<4} "
+            print(f"     {sw.name} port {p['name']:<8} rx {c['rx_packets']:<4} tx {c['tx_packets']:<4} "
                   f"flooded {c['flooded']:<3} drops {drops or 0}")
         return state
 
@@ -258,9 +362,8 @@ class lab:
         for s in self.socks.values():
             s.close()
         self.socks.clear()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        for sw in self.switches.values():
+            sw.kill()
         for name in reversed(self.namespaces):  # deleting a namespace deletes its veth ends
             run("ip", "netns", "del", name, check=False)
         left = [n for n in self.namespaces if os.path.exists(f"/run/netns/{n}")]
@@ -268,26 +371,32 @@ class lab:
             print(f"cleanup: could not delete namespaces {left}", file=sys.stderr)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def dump_log(self):
-        try:
-            with open(self.log) as f:
-                text = f.read()
-        except OSError:
-            return
-        print("---- vxswitchd log ----")
-        print(text.rstrip())
-        print("-----------------------")
+    def stop_all_and_dump_logs(self):
+        for sw in self.switches.values():
+            if sw.proc is not None:
+                sw.stop()
+                sw.dump_log()
 
     # -- frames
 
-    def open_sockets(self):
+    def _open_socket(self, key, ns, iface):
         from scapy.arch.linux import L2Socket
 
+        with netns(ns):
+            # No BPF filter (scapy would need tcpdump to compile one), no promiscuity: a
+            # packet socket sees every frame the veth receives, whatever its destination.
+            self.socks[key] = L2Socket(iface=iface, promisc=False, nofilter=1)
+
+    def open_sockets(self):
         for h in self.hosts:
-            with netns(self.ns(h)):
-                # No BPF filter (scapy would need tcpdump to compile one), no promiscuity: a
-                # packet socket sees every frame the veth receives, whatever its destination.
-                self.socks[h] = L2Socket(iface="eth0", promisc=False, nofilter=1)
+            self._open_socket(h, self.ns(h), "eth0")
+
+    def tap(self, link, sw_name):
+        """The name of a socket (for drain/expect) that receives what switch sw_name sends on link."""
+        key = f"tap:{link}:{sw_name}"
+        if key not in self.socks:
+            self._open_socket(key, self.wire_ns(link), sw_name)
+        return key
 
     def drain(self, h, seconds=0.0, until=None):
         """Frames host h received until `seconds` elapse or one satisfies `until`."""
@@ -332,8 +441,8 @@ class lab:
         return ok
 
 
-def main(scenario, hosts, dataplane_yaml=()):
-    """Runs scenario(lab) in a fresh lab; exits 0 (pass), 1 (fail) or 77 (skip)."""
+def main(scenario, hosts, dataplane_yaml=(), switches=None, links=None):
+    """Runs scenario(lab) in a fresh lab (see lab); exits 0 (pass), 1 (fail) or 77 (skip)."""
     if len(sys.argv) != 2:
         print(f"usage: {sys.argv[0]} VXSWITCHD   (as root)", file=sys.stderr)
         sys.exit(2)
@@ -351,7 +460,7 @@ def main(scenario, hosts, dataplane_yaml=()):
         sys.exit(1)
     sweep_stale()
     t0 = time.monotonic()
-    the_lab = lab(daemon, hosts, dataplane_yaml)
+    the_lab = lab(daemon, hosts, dataplane_yaml, switches, links)
     error = None
     try:
         the_lab.build()
@@ -362,9 +471,8 @@ def main(scenario, hosts, dataplane_yaml=()):
         for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(s, signal.SIG_IGN)  # a second ^C must not leave namespaces behind
         failed = error is not None or bool(the_lab.failures)
-        if failed and the_lab.proc is not None:
-            the_lab.stop()
-            the_lab.dump_log()
+        if failed:
+            the_lab.stop_all_and_dump_logs()
         the_lab.close()
     if error is not None:
         print(f"FAIL: {type(error).__name__}: {error}")
