@@ -435,8 +435,11 @@ class lab:
             self.socks[h].send(frame)
         self._last_traffic = time.monotonic()
 
-    def ping(self, src, dst_ip, count=3):
-        ok = run("ping", "-c", count, "-i", "0.2", "-w", 2, dst_ip, ns=self.ns(src), check=False).returncode == 0
+    def ping(self, src, dst_ip, count=3, pattern=None):
+        """The kernel's ping; `pattern` (hex, up to 16 bytes) fills the payload, so that the
+        echo requests and replies of one test can be told apart from another's."""
+        fill = ["-p", pattern] if pattern else []
+        ok = run("ping", "-c", count, "-i", "0.2", "-w", 2, *fill, dst_ip, ns=self.ns(src), check=False).returncode == 0
         self._last_traffic = time.monotonic()
         return ok
 
