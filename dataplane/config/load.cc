@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "config/port_vlans.hh"
+#include "config/vxlan.hh"
 #include "config/xdp_steering.hh"
 #include "packet/ether.hh"
 
@@ -260,16 +261,21 @@ void refuse_keys(map_reader& r, const YAML::Node& item, std::initializer_list<co
     }
 }
 
+// Reports each of `keys` that the mapping `n` lacks.
+void require_keys(map_reader& r, const YAML::Node& n, std::initializer_list<const char*> keys) {
+    for (const char* key : keys) {
+        if (!r.has(key)) {
+            r.sink().at(n, r.path_of(key), "required key is missing");
+        }
+    }
+}
+
 // translate: [{vlan: 10, domain: 110}, {vlan: 100, c_vlan: 10, domain: 1010}]
 void read_translation(map_reader& parent, const YAML::Node& n, const std::string& path, port& p) {
     map_reader r(parent.sink(), n, path);
     translation t;
     t.line = n.Mark().line + 1;
-    for (const char* key : {"vlan", "domain"}) {
-        if (!r.has(key)) {
-            r.sink().at(n, r.path_of(key), "required key is missing");
-        }
-    }
+    require_keys(r, n, {"vlan", "domain"});
     r.integer("vlan", t.vlan, min_vlan, max_vlan);
     r.integer("domain", t.domain, min_vlan, max_vlan);
     uint16_t c_vlan = 0;
@@ -423,6 +429,45 @@ void read_port(map_reader& parent, const YAML::Node& n, const std::string& path,
     m.ports.push_back(std::move(p));
 }
 
+// vxlan: { underlay: up, address: 192.0.2.1, vnis: [{ vni: 42, vlan: 10, remotes: [...] }] }
+// Addresses are checked as a whole by check_vxlan (config/vxlan.hh), after reading.
+void read_vxlan(map_reader& top, model& m) {
+    const YAML::Node n = top.child("vxlan");
+    if (!n) {
+        return;
+    }
+    map_reader r(top.sink(), n, "vxlan");
+    vtep& v = m.vxlan.emplace();
+    v.line = n.Mark().line + 1;
+    r.text("underlay", v.underlay, true);
+    r.text("address", v.address, false);
+    r.text("address6", v.address6, false);
+    r.integer("udp_port", v.udp_port, 1, 65535);
+    r.integer("ttl", v.ttl, 1, 255);
+    r.integer("dscp", v.dscp, 0, 63);
+    r.text("next_hop_mac", v.next_hop_mac, false);
+    if (!r.has("vnis")) {
+        r.sink().at(n, r.path_of("vnis"), "required key is missing: the VNIs and the VLANs they extend");
+    }
+    r.each("vnis", [&](const YAML::Node& item, const std::string& path) {
+        map_reader s(r.sink(), item, path);
+        vxlan_segment seg;
+        seg.line = item.Mark().line + 1;
+        require_keys(s, item, {"vni", "vlan"});
+        s.integer("vni", seg.vni, 1, (1 << 24) - 1);
+        s.integer("vlan", seg.vlan, min_vlan, max_vlan);
+        s.text("group", seg.group, false);
+        s.each("remotes", [&](const YAML::Node& a, const std::string& a_path) {
+            if (a.IsScalar() && !a.Scalar().empty()) {
+                seg.remotes.push_back(a.Scalar());
+            } else {
+                s.sink().at(a, a_path, "expected an IPv4 or IPv6 address");
+            }
+        });
+        v.segments.push_back(std::move(seg));
+    });
+}
+
 load_result finish(error_sink& sink, model m) {
     auto& errors = sink.errors();
     if (errors.empty()) {
@@ -513,6 +558,7 @@ std::vector<std::string> validate(const model& m) {
     }
     validate_ports(m, errors);
     validate_statics(m, errors);
+    check_vxlan(m, errors);
     return errors;
 }
 
@@ -533,6 +579,7 @@ load_result load_string(std::string_view yaml_text, std::string_view source_name
         read_dataplane(top, m.dp);
         read_fdb(top, m.mac_table);
         read_control(top, m.control);
+        read_vxlan(top, m);
         if (!top.has("ports")) {
             sink.at(root, "ports", "required key is missing: list the switch's ports");
         }

@@ -109,11 +109,34 @@ struct control_channel {
     std::optional<uint16_t> mode; // permission bits; empty: 0660 with a group, else 0600
 };
 
+// VXLAN (docs/vxlan.md): this switch is a VTEP on `underlay`, a port that carries no VLAN of
+// its own. Addresses stay text here, as the YAML has them; config/vxlan.hh checks them.
+struct vxlan_segment {
+    uint32_t vni = 0;
+    uint16_t vlan = 0;                // the bridge domain the VNI extends
+    std::string group;                // flood to (and receive from) this multicast group; empty: none
+    std::vector<std::string> remotes; // head-end replication: flood a copy to each of these VTEPs
+    int line = 0;
+};
+
+struct vtep {
+    std::string underlay;     // the port's name
+    std::string address;      // the VTEP's IPv4 address; empty: none
+    std::string address6;     // the VTEP's IPv6 address; empty: none
+    uint16_t udp_port = 4789; // destination port, of ours and the remotes'
+    uint8_t ttl = 64;
+    uint8_t dscp = 0;
+    std::string next_hop_mac; // static next hop (a router) for every remote; empty: ARP for each
+    std::vector<vxlan_segment> segments;
+    int line = 0;
+};
+
 struct model {
     dataplane dp;
     fdb mac_table;
     control_channel control;
     std::vector<port> ports;
+    std::optional<vtep> vxlan; // this switch as a VXLAN VTEP
 };
 
 } // namespace vx::config

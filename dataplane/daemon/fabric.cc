@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "config/port_vlans.hh"
+#include "config/vxlan.hh"
 
 namespace vx {
 
@@ -77,6 +78,7 @@ fabric::fabric(const config::model& m, uint16_t workers) : _model(m) {
         snap->device.push_back(_ports.back()->id());
         snap->names.push_back(p.name);
     }
+    start_vxlan(m, *snap);
     _state = std::make_unique<snapshot_holder>(_rcu);
     _state->publish(std::move(snap));
     add_static_macs(m);
@@ -88,6 +90,50 @@ fabric::fabric(const config::model& m, uint16_t workers) : _model(m) {
         _workers.push_back(std::make_unique<worker>(w, std::move(queues[w]), shared));
         _learner->watch(_workers.back()->learn_ring());
     }
+    if (m.vxlan) {
+        _vteps = std::make_unique<vtep_control>(*_state, _pool, _clock);
+        for (const auto& w : _workers) {
+            _vteps->watch(w->vtep_events());
+        }
+        _vteps->send_through(_workers.front()->inject_ring());
+    }
+}
+
+void fabric::start_vxlan(const config::model& m, snapshot& snap) {
+    if (!m.vxlan) {
+        return;
+    }
+    const auto underlay = std::find_if(m.ports.begin(), m.ports.end(),
+                                       [&](const config::port& p) { return p.name == m.vxlan->underlay; });
+    const uint16_t device = _ports[static_cast<size_t>(underlay - m.ports.begin())]->id();
+    rte_ether_addr mac{};
+    if (const int rc = rte_eth_macaddr_get(device, &mac); rc != 0) {
+        throw std::runtime_error(fmt::format("vxlan: cannot read the MAC of underlay port '{}': {}", underlay->name,
+                                             rte_strerror(-rc)));
+    }
+    // The port must take the groups' Ethernet multicast MACs (promiscuous mode already does).
+    if (const int rc = rte_eth_allmulticast_enable(device); rc != 0 && rc != -ENOTSUP) {
+        spdlog::warn("vxlan: underlay port '{}': cannot accept all multicast: {}", underlay->name, rte_strerror(-rc));
+    }
+    snap.vxlan = vtep_control::build(m, snap.l2, mac_addr::load(mac.addr_bytes));
+}
+
+size_t fabric::control_round() {
+    size_t events = _learner->drain();
+    if (_vteps) {
+        events += _vteps->drain();
+        _vteps->tick();
+    }
+    return events;
+}
+
+nlohmann::json fabric::destination(uint16_t port) const {
+    if (!is_remote_port(port)) {
+        return {{"port", _model.ports[port].name}};
+    }
+    const vtep_table& t = _state->current().vxlan;
+    return {{"port", _model.ports[t.underlay].name},
+            {"vtep", t.remotes[port - remote_port_base].outer.dst_ip.to_string()}};
 }
 
 fabric::~fabric() {
@@ -132,6 +178,9 @@ void fabric::describe() const {
     for (const auto& warning : config::mtu_warnings(_model)) {
         spdlog::warn("{}", warning);
     }
+    for (const auto& warning : config::vxlan_mtu_warnings(_model)) {
+        spdlog::warn("{}", warning);
+    }
 }
 
 void fabric::run(const std::atomic<bool>& stop, std::chrono::seconds stats_interval,
@@ -152,7 +201,7 @@ void fabric::run(const std::atomic<bool>& stop, std::chrono::seconds stats_inter
     std::vector<uint64_t> last_rx(_ports.size(), 0);
     auto next_stats = std::chrono::steady_clock::now() + stats_interval;
     while (!stop.load()) {
-        const size_t learned = _learner->drain();
+        const size_t learned = control_round();
         if (learned + (control_work ? control_work() : 0) == 0) {
             std::this_thread::sleep_for(std::chrono::microseconds(100));
         }
@@ -175,7 +224,7 @@ void fabric::run_check(uint16_t burst_size, std::chrono::milliseconds quiet) {
     while (std::chrono::steady_clock::now() - last_traffic < quiet) {
         const uint32_t received = w.poll_once(burst_size);
         rte_rcu_qsbr_quiescent(_rcu, w.id());
-        _learner->drain();
+        control_round();
         if (received != 0) {
             last_traffic = std::chrono::steady_clock::now();
         } else {
@@ -251,11 +300,12 @@ nlohmann::json fabric::state() const {
     const auto& l2 = _state->current().l2;
     json macs = json::array();
     for (const auto& e : _macs->entries(_clock.now_s())) {
-        macs.push_back({{"mac", e.key.mac().to_string()},
-                        {"vlan", l2.domains[e.key.bd()].vlan},
-                        {"port", _model.ports[e.port].name},
-                        {"static", e.is_static},
-                        {"idle_s", e.idle_s}});
+        json entry{{"mac", e.key.mac().to_string()},
+                   {"vlan", l2.domains[e.key.bd()].vlan},
+                   {"static", e.is_static},
+                   {"idle_s", e.idle_s}};
+        entry.update(destination(e.port));
+        macs.push_back(entry);
     }
     const auto& st = _macs->statistics();
     return {{"ports", ports},

@@ -19,6 +19,7 @@
 #include "ports/dpdk_port.hh"
 #include "tables/fdb.hh"
 #include "tables/learner.hh"
+#include "tables/vtep_control.hh"
 #include "worker/clock.hh"
 #include "worker/snapshot.hh"
 #include "worker/worker.hh"
@@ -67,6 +68,11 @@ public:
 
 private:
     void add_static_macs(const config::model& m);
+    void start_vxlan(const config::model& m, snapshot& snap);
+    // Runs the control plane's periodic work (learner, VXLAN); returns the events it applied.
+    size_t control_round();
+    // What a MAC table entry points at, for the state file: a port's name, or a remote VTEP.
+    nlohmann::json destination(uint16_t port) const;
     void print_rates(std::vector<uint64_t>& last_rx, std::chrono::seconds interval) const;
 
     config::model _model;
@@ -77,6 +83,7 @@ private:
     std::vector<std::unique_ptr<dpdk_port>> _ports;
     std::unique_ptr<snapshot_holder> _state;
     std::unique_ptr<learner> _learner;
+    std::unique_ptr<vtep_control> _vteps; // VXLAN's control plane; null without VXLAN
     std::vector<std::unique_ptr<worker>> _workers;
     std::vector<unsigned> _worker_lcores;
 };

@@ -191,6 +191,7 @@ decap_result classify(const uint8_t* frame, uint32_t len, const local_endpoint& 
     }
     r.vni = uint32_t{vx[4]} << 16 | uint32_t{vx[5]} << 8 | vx[6];
     r.inner_offset = static_cast<uint16_t>(inner_at);
+    r.inner_len = static_cast<uint16_t>(udp_len - udp_header_len - vxlan_header_len);
     r.ok = true;
     return r;
 }

@@ -103,6 +103,7 @@ struct decap_result {
     drop_reason why = drop_reason::vxlan_truncated;
     uint32_t vni = 0;
     uint16_t inner_offset = 0; // where the inner frame starts
+    uint16_t inner_len = 0;    // its length (the UDP length says; Ethernet padding is not part of it)
     ip_address remote;         // the outer source address: the remote VTEP
 };
 

@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (r.ok) {
         const bool is_v4 = be16_at(frame, 12) == ethertype::ipv4;
         const size_t min_offset = is_v4 ? vxlan::ipv4_overhead : vxlan::ipv6_overhead;
-        if (r.inner_offset < min_offset || r.inner_offset + size_t{ether_header_len} > frame.size() ||
+        if (r.inner_offset < min_offset || r.inner_len < ether_header_len || r.inner_offset + size_t{r.inner_len} > frame.size() ||
             (frame[r.inner_offset - 8] & vxlan::flag_i) == 0 || be16_at(frame, r.inner_offset - 14) != local.dst_port ||
             r.vni > vxlan::max_vni) {
             std::abort();

@@ -156,13 +156,16 @@ TEST(vxlan_decap, ipv4_and_ipv6_frames_for_the_local_vtep) {
         EXPECT_EQ(r.vni, vni);
         EXPECT_EQ(r.remote, ip(remote));
         EXPECT_EQ(r.inner_offset, offset);
+        EXPECT_EQ(r.inner_len, inner_frame().size());
     }
 }
 
 TEST(vxlan_decap, ethernet_padding_after_the_datagram_is_ignored) {
     bytes f = with_inner(v4_outer);
     f.resize(f.size() + 20, 0);
-    EXPECT_TRUE(classify(f).ok);
+    const auto r = classify(f);
+    EXPECT_TRUE(r.ok);
+    EXPECT_EQ(r.inner_len, inner_frame().size()) << "the padding is not part of the inner frame";
 }
 
 TEST(vxlan_decap, multicast_group_destination_is_accepted) {

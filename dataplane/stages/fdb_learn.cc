@@ -19,18 +19,24 @@ void fdb_learn::process(burst& b, worker_ctx& w) const {
             }
         }
     }
+    std::array<uint16_t, burst::capacity> sources;
+    sources.fill(b.ingress);
+    learn_sources(keys.data(), sources.data(), n, b.ingress, w);
+}
+
+void learn_sources(const fdb_key* keys, const uint16_t* sources, uint32_t n, uint16_t counted_on, worker_ctx& w) {
     if (n == 0) {
         return;
     }
     std::array<fdb_hit, burst::capacity> hits;
-    const uint64_t hit_mask = w.macs->lookup_bulk(keys.data(), n, hits.data());
+    const uint64_t hit_mask = w.macs->lookup_bulk(keys, n, hits.data());
 
     std::array<learn_event, burst::capacity> events;
     uint32_t n_events = 0;
-    auto& pc = w.port(b.ingress);
+    auto& pc = w.port(counted_on);
     for (uint32_t k = 0; k < n; ++k) {
         if ((hit_mask >> k) & 1) {
-            if (hits[k].port() == b.ingress) {
+            if (hits[k].port() == sources[k]) {
                 w.macs->touch(hits[k], w.now_s);
                 continue;
             }
@@ -39,7 +45,7 @@ void fdb_learn::process(burst& b, worker_ctx& w) const {
                 continue;
             }
         }
-        events[n_events++] = learn_event{keys[k], b.ingress, {}};
+        events[n_events++] = learn_event{keys[k], sources[k], {}};
     }
     if (n_events == 0) {
         return;

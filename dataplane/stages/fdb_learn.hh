@@ -10,9 +10,16 @@
 // static_mac_conflict (a static MAC seen on another port is never moved).
 
 #include "packet/burst.hh"
+#include "tables/fdb.hh"
 #include "worker/context.hh"
 
 namespace vx {
+
+// The learning step itself, for any burst-sized set of keys: keys[k] was seen coming from
+// sources[k] (a port, or a remote VTEP's number: tables/vtep_table.hh); counters go to port
+// `counted_on`. fdb_learn passes the ingress port for every frame; VXLAN decapsulation, each
+// frame's remote VTEP.
+void learn_sources(const fdb_key* keys, const uint16_t* sources, uint32_t n, uint16_t counted_on, worker_ctx& w);
 
 class fdb_learn final {
 public:

@@ -4,6 +4,7 @@
 #include <rte_mbuf.h>
 
 #include "stages/vlan_egress.hh"
+#include "stages/vxlan_encap.hh"
 
 namespace vx {
 
@@ -11,6 +12,9 @@ namespace {
 
 // Edits the tags for `port` and queues the frame there; false if it had to be dropped.
 bool emit(rte_mbuf* m, const l2_header& h, uint16_t bd, uint16_t port, worker_ctx& w) {
+    if (is_remote_port(port)) {
+        return vxlan_encap(m, h, bd, static_cast<uint16_t>(port - remote_port_base), w);
+    }
     const auto& rules = w.state->l2.ports[port];
     const egress_rule rule = rules.egress[bd];
     auto why = egress_refusal(m, h, rule, rules);
@@ -32,7 +36,12 @@ void forward::process(burst& b, worker_ctx& w) const {
     uint64_t flooded = 0;
     for (uint16_t i = 0; i < b.count; ++i) {
         if (b.out[i].is_unicast()) {
-            emit(b.pkts[i], b.l2[i], b.bd[i], b.out[i].port(), w);
+            // Split horizon: what came from the overlay never goes back into it.
+            if (is_remote_port(b.out[i].port()) && b.ingress == w.state->vxlan.underlay) {
+                b.drop(i, drop_reason::vxlan_split_horizon);
+            } else {
+                emit(b.pkts[i], b.l2[i], b.bd[i], b.out[i].port(), w);
+            }
         } else if (b.out[i].is_flood()) {
             if (flood(b, i, w)) {
                 ++flooded;
@@ -47,29 +56,39 @@ void forward::process(burst& b, worker_ctx& w) const {
 
 bool forward::flood(burst& b, uint16_t i, worker_ctx& w) {
     const auto& members = w.state->l2.domains[b.bd[i]].members;
-    int last = -1; // the member that gets the original
+    const vtep_table& vx = w.state->vxlan;
+    // The domain's remote VTEPs (head-end replication list, multicast group), unless the frame
+    // came from the overlay: split horizon, a VTEP floods only what its own ports sent.
+    const bool to_overlay = vx.enabled() && b.ingress != vx.underlay;
+    const size_t n_remotes = to_overlay ? vx.flood_of_bd[b.bd[i]].size() : 0;
+    int last = -1; // the local member that gets the original, when no remote follows
     for (size_t k = members.size(); k-- > 0;) {
         if (members[k] != b.ingress) {
             last = static_cast<int>(k);
             break;
         }
     }
-    if (last < 0) {
+    if (last < 0 && n_remotes == 0) {
         return false;
     }
-    for (int k = 0; k < last; ++k) {
+    // A copy for every target but the final one, which takes the original.
+    const auto send = [&](uint16_t port, bool final) {
+        rte_mbuf* m = final ? b.pkts[i] : rte_pktmbuf_copy(b.pkts[i], w.pool, 0, UINT32_MAX);
+        if (m == nullptr) {
+            w.port(is_remote_port(port) ? vx.underlay : port).drop(drop_reason::no_buffer);
+            return;
+        }
+        emit(m, b.l2[i], b.bd[i], port, w);
+    };
+    for (int k = 0; k <= last; ++k) {
         const uint16_t port = members[static_cast<size_t>(k)];
-        if (port == b.ingress) {
-            continue;
+        if (port != b.ingress) {
+            send(port, k == last && n_remotes == 0);
         }
-        rte_mbuf* copy = rte_pktmbuf_copy(b.pkts[i], w.pool, 0, UINT32_MAX);
-        if (copy == nullptr) {
-            w.port(port).drop(drop_reason::no_buffer);
-            continue;
-        }
-        emit(copy, b.l2[i], b.bd[i], port, w);
     }
-    emit(b.pkts[i], b.l2[i], b.bd[i], members[static_cast<size_t>(last)], w);
+    for (size_t k = 0; k < n_remotes; ++k) {
+        send(static_cast<uint16_t>(remote_port_base + vx.flood_of_bd[b.bd[i]][k]), k + 1 == n_remotes);
+    }
     return true;
 }
 

@@ -14,6 +14,11 @@
 // A frame whose egress port no longer carries its domain (the tables changed after it was
 // learned) is dropped as egress_not_member on that port, and one that would be longer than
 // the port's MTU allows once its tags are set, as egress_mtu_exceeded.
+//
+// VXLAN (docs/vxlan.md): a destination may be a remote VTEP (tables/vtep_table.hh); the frame
+// is then encapsulated and sent on the underlay port (stages/vxlan_encap.hh), and a flood
+// also goes to the domain's remote VTEPs. Split horizon: a frame from the underlay is never
+// sent back into the overlay (vxlan_split_horizon for a unicast one).
 
 #include "packet/burst.hh"
 #include "worker/context.hh"

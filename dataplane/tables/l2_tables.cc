@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "config/port_vlans.hh"
+#include "config/vxlan.hh"
 
 namespace vx {
 
@@ -102,8 +103,9 @@ l2_tables l2_tables::build(const config::model& m) {
     l2_tables t;
     t.bd_of_vlan.fill(no_domain);
     std::vector<std::vector<wire_binding>> bindings;
-    for (const auto& p : m.ports) {
-        bindings.push_back(config::bindings_of(p));
+    for (size_t i = 0; i < m.ports.size(); ++i) {
+        // The VXLAN underlay port carries no domain: its frames are decapsulated into them.
+        bindings.push_back(config::is_underlay(m, i) ? std::vector<wire_binding>{} : config::bindings_of(m.ports[i]));
         for (const auto& b : bindings.back()) {
             if (t.bd_of_vlan[b.domain] == no_domain) {
                 t.bd_of_vlan[b.domain] = static_cast<uint16_t>(t.domains.size());

@@ -22,6 +22,7 @@ struct worker_ctx {
     const snapshot* state = nullptr;
     const fdb* macs = nullptr;
     rte_ring* learn_ring = nullptr; // single producer: this worker; consumer: the learner
+    rte_ring* vtep_events = nullptr; // the same, to the VXLAN control plane (tables/vtep_control.hh)
     rte_mempool* pool = nullptr;    // for flood copies
     uint32_t now_s = 0;
     worker_counter_block* counters = nullptr;

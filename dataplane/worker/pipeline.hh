@@ -12,6 +12,7 @@
 #include "stages/forward.hh"
 #include "stages/parse.hh"
 #include "stages/vlan_ingress.hh"
+#include "stages/vxlan_decap.hh"
 #include "worker/context.hh"
 
 namespace vx {
@@ -29,5 +30,8 @@ private:
 
 // The 802.1Q learning switch.
 using l2_pipeline = pipeline<parse, vlan_ingress, fdb_learn, fdb_lookup, forward>;
+// Bursts from the VXLAN underlay port: decapsulate (and learn against remote VTEPs), then
+// switch the inner frames like any other.
+using underlay_pipeline = pipeline<vxlan_decap, fdb_lookup, forward>;
 
 } // namespace vx

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tables/l2_tables.hh"
+#include "tables/vtep_table.hh"
 
 namespace vx {
 
@@ -22,6 +23,7 @@ struct snapshot {
     l2_tables l2;
     std::vector<uint16_t> device;   // DPDK port id, by port index
     std::vector<std::string> names; // operator's port names, by port index
+    vtep_table vxlan;               // VXLAN; vxlan.enabled() false when not configured
 };
 
 class snapshot_holder {

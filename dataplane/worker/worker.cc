@@ -16,29 +16,54 @@ namespace vx {
 
 namespace {
 constexpr unsigned learn_ring_size = 4096;
-}
+constexpr unsigned vtep_ring_size = 256;
+} // namespace
 
 worker::worker(uint16_t id, std::vector<rx_queue> queues, const worker_shared& shared)
     : _id(id), _queues(std::move(queues)), _shared(shared), _counters(std::make_unique<worker_counter_block>()),
       _egress(std::make_unique<egress_queues>()), _burst(std::make_unique<burst>()) {
-    const auto name = fmt::format("vx_learn_{}", id);
-    _learn_ring = rte_ring_create_elem(name.c_str(), sizeof(learn_event), learn_ring_size, SOCKET_ID_ANY,
-                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
-    if (_learn_ring == nullptr) {
-        throw std::runtime_error(
-            fmt::format("worker {}: cannot create its learn ring: {}", id, rte_strerror(rte_errno)));
-    }
+    _learn_ring = make_ring(fmt::format("vx_learn_{}", id), sizeof(learn_event), learn_ring_size);
     _egress->set_tx_queue(id);
+    _vtep_events = make_ring(fmt::format("vx_vtep_ev_{}", id), sizeof(vtep_event), vtep_ring_size);
+    _inject = make_ring(fmt::format("vx_inject_{}", id), sizeof(rte_mbuf*), vtep_ring_size);
 }
 
 worker::~worker() {
     rte_ring_free(_learn_ring);
+    rte_ring_free(_vtep_events);
+    if (_inject != nullptr) {
+        rte_mbuf* m = nullptr;
+        while (rte_ring_dequeue(_inject, reinterpret_cast<void**>(&m)) == 0) {
+            rte_pktmbuf_free(m);
+        }
+        rte_ring_free(_inject);
+    }
+}
+
+rte_ring* worker::make_ring(const std::string& name, unsigned element_size, unsigned size) const {
+    rte_ring* r = rte_ring_create_elem(name.c_str(), element_size, size, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (r == nullptr) {
+        throw std::runtime_error(fmt::format("worker {}: cannot create ring {}: {}", _id, name, rte_strerror(rte_errno)));
+    }
+    return r;
+}
+
+void worker::send_injected(const snapshot& state) {
+    std::array<rte_mbuf*, burst::capacity> pkts;
+    const unsigned n = rte_ring_sc_dequeue_burst(_inject, reinterpret_cast<void**>(pkts.data()), pkts.size(), nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+        _egress->push(state.vxlan.underlay, state.device[state.vxlan.underlay], pkts[i], *_counters);
+    }
 }
 
 uint32_t worker::poll_once(uint16_t burst_size) {
     const snapshot& state = _shared.state->current();
-    worker_ctx ctx{&state,          _shared.macs, _learn_ring, _shared.pool, _shared.clock->now_s(),
-                   _counters.get(), _egress.get()};
+    worker_ctx ctx{&state,       _shared.macs,          _learn_ring,     _vtep_events,
+                   _shared.pool, _shared.clock->now_s(), _counters.get(), _egress.get()};
+    if (state.vxlan.enabled()) {
+        send_injected(state);
+        _egress->flush(*_counters);
+    }
     uint32_t received = 0;
     burst& b = *_burst;
     for (const auto& q : _queues) {
@@ -47,9 +72,13 @@ uint32_t worker::poll_once(uint16_t burst_size) {
             continue;
         }
         b.ingress = q.port;
-        _pipeline.run(b, ctx);
-        _egress->flush(*_counters);
         received += b.count;
+        if (q.port == state.vxlan.underlay) {
+            _underlay_pipeline.run(b, ctx);
+        } else {
+            _pipeline.run(b, ctx);
+        }
+        _egress->flush(*_counters);
         _counters->add(worker_counter::bursts);
     }
     _counters->add(worker_counter::packets, received);

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "counters/counters.hh"
@@ -57,18 +58,28 @@ public:
 
     uint16_t id() const { return _id; }
     rte_ring* learn_ring() const { return _learn_ring; }
+    // VXLAN: events for the control plane (tables/vtep_control.hh), and frames it hands this
+    // worker to send on the underlay port (ARP requests), drained once per round.
+    rte_ring* vtep_events() const { return _vtep_events; }
+    rte_ring* inject_ring() const { return _inject; }
     const std::vector<rx_queue>& queues() const { return _queues; }
     const worker_counter_block& counters() const { return *_counters; }
 
 private:
+    rte_ring* make_ring(const std::string& name, unsigned element_size, unsigned size) const;
+    void send_injected(const snapshot& state);
+
     uint16_t _id;
     std::vector<rx_queue> _queues;
     worker_shared _shared;
     rte_ring* _learn_ring = nullptr;
+    rte_ring* _vtep_events = nullptr;
+    rte_ring* _inject = nullptr;
     std::unique_ptr<worker_counter_block> _counters;
     std::unique_ptr<egress_queues> _egress;
     std::unique_ptr<burst> _burst;
     l2_pipeline _pipeline;
+    underlay_pipeline _underlay_pipeline;
 };
 
 } // namespace vx

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The checks of a model's `vxlan:` section (docs/vxlan.md), kept beside the VLAN rules
+// (config/port_vlans.hh) because they read them: a VNI extends a bridge domain that local
+// ports carry, and the underlay port carries none.
+
+#include <string>
+#include <vector>
+
+#include "config/model.hh"
+
+namespace vx::config {
+
+// Whether ports[index] is the VXLAN underlay port: it carries no bridge domain of its own.
+bool is_underlay(const model& m, size_t index);
+
+// Errors, each naming the key: addresses of the wrong family or kind, a VNI or VLAN listed
+// twice, a VLAN no port carries, an underlay that is not a plain port of the model.
+void check_vxlan(const model& m, std::vector<std::string>& errors);
+
+// Warnings: a port whose largest frame no longer fits the underlay's MTU once the 50-byte
+// (IPv4) or 70-byte (IPv6) VXLAN overhead is added; such frames are dropped and counted.
+std::vector<std::string> vxlan_mtu_warnings(const model& m);
+
+} // namespace vx::config

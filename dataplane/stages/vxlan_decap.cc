@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+#include "stages/vxlan_decap.hh"
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "config/model.hh"
+#include "packet/vxlan.hh"
+#include "stages/fdb_learn.hh"
+#include "stages/parse.hh"
+#include "tables/fdb.hh"
+
+namespace vx {
+
+namespace {
+void tell_control(worker_ctx& w, const vtep_event& e) {
+    // A full ring loses the event: the next ARP or frame from that VTEP tells it again.
+    vtep_event copy = e; // DPDK 22.11 takes the element through a non-const pointer
+    rte_ring_sp_enqueue_elem(w.vtep_events, &copy, sizeof(copy));
+}
+} // namespace
+
+void vxlan_decap::process(burst& b, worker_ctx& w) const {
+    const vtep_table& t = w.state->vxlan;
+    const vxlan::local_endpoint local = t.endpoint();
+    std::array<fdb_key, burst::capacity> keys;
+    std::array<uint16_t, burst::capacity> sources;
+    uint32_t n_keys = 0;
+    uint16_t kept = 0;
+    uint64_t bytes = 0;
+    uint64_t decapsulated = 0;
+    uint64_t unknown_vtep = 0;
+    std::optional<ip_address> reported;
+    const uint16_t received = b.count;
+    for (uint16_t i = 0; i < received; ++i) {
+        rte_mbuf* m = b.pkts[i];
+        bytes += rte_pktmbuf_pkt_len(m);
+        const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
+        const uint32_t len = rte_pktmbuf_data_len(m);
+        if (const auto arp = vxlan::read_arp(data, len)) {
+            take_arp(m, *arp, b.ingress, w);
+            continue;
+        }
+        const uint16_t k = kept++;
+        b.pkts[k] = m;
+        b.out[k] = verdict::flood();
+        b.l2[k] = {};
+        const auto r = vxlan::classify(data, len, local);
+        if (!r.ok) {
+            b.drop(k, r.why);
+            continue;
+        }
+        const auto bd = t.bd_of(r.vni);
+        if (!bd) {
+            b.drop(k, drop_reason::vxlan_unknown_vni);
+            continue;
+        }
+        const auto inner = parse_l2(data + r.inner_offset, r.inner_len, config::c_tag_tpid);
+        if (!inner.ok) {
+            b.drop(k, inner.why);
+            continue;
+        }
+        rte_pktmbuf_adj(m, r.inner_offset);
+        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - r.inner_len));
+        b.l2[k] = inner.header; // strip 0: inner tags are the overlay's payload
+        b.bd[k] = *bd;
+        ++decapsulated;
+        if (const auto remote = t.remote_of(r.remote)) {
+            keys[n_keys] = fdb_key::make(inner.header.src, *bd);
+            sources[n_keys++] = static_cast<uint16_t>(remote_port_base + *remote);
+        } else {
+            ++unknown_vtep;
+            if (reported != r.remote) {
+                tell_control(w, {vtep_event::kind::remote_seen, 0, {}, r.remote});
+                reported = r.remote;
+            }
+        }
+    }
+    b.count = kept;
+    auto& pc = w.port(b.ingress);
+    pc.add(port_counter::rx_packets, received);
+    pc.add(port_counter::rx_bytes, bytes);
+    pc.add(port_counter::vxlan_decapsulated, decapsulated);
+    pc.add(port_counter::vxlan_unknown_vtep, unknown_vtep);
+    learn_sources(keys.data(), sources.data(), n_keys, b.ingress, w);
+}
+
+void vxlan_decap::take_arp(rte_mbuf* m, const vxlan::arp_view& arp, uint16_t ingress, worker_ctx& w) {
+    const vtep_table& t = w.state->vxlan;
+    if (const auto remote = t.remote_of(arp.sender_ip); remote && !t.next_hop) {
+        const remote_vtep& r = t.remotes[*remote];
+        if (!r.resolved || r.outer.dst_mac != arp.sender_mac) {
+            tell_control(w, {vtep_event::kind::neighbour, 0, arp.sender_mac, arp.sender_ip});
+        }
+    }
+    if (arp.op == 1 && t.v4 && arp.target_ip == *t.v4) {
+        vxlan::make_arp_reply(rte_pktmbuf_mtod(m, uint8_t*), t.mac);
+        w.port(ingress).add(port_counter::arp_replies);
+        w.egress->push(ingress, w.state->device[ingress], m, *w.counters);
+        return;
+    }
+    rte_pktmbuf_free(m);
+}
+
+} // namespace vx

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: MIT
+#include "tables/vtep_control.hh"
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <memory>
+
+#include "config/vxlan.hh"
+
+namespace vx {
+
+namespace {
+
+// The remote's index, adding it (unresolved) when it is new.
+uint16_t add_remote(vtep_table& t, const ip_address& ip, bool is_group) {
+    for (size_t i = 0; i < t.remotes.size(); ++i) {
+        if (t.remotes[i].outer.dst_ip == ip) {
+            return static_cast<uint16_t>(i);
+        }
+    }
+    remote_vtep r;
+    r.outer.src_mac = t.mac;
+    r.outer.src_ip = ip.is_v4() ? *t.v4 : *t.v6;
+    r.outer.dst_ip = ip;
+    r.outer.dst_port = t.udp_port;
+    r.outer.ttl = t.ttl;
+    r.outer.dscp = t.dscp;
+    r.is_group = is_group;
+    if (!is_group && t.next_hop) {
+        r.outer.dst_mac = *t.next_hop;
+        r.resolved = true;
+    } else if (!is_group && !ip.is_v4()) {
+        spdlog::warn("vxlan: remote {} is IPv6 and no next_hop_mac is set: frames to it are dropped "
+                     "(vxlan_no_next_hop), neighbour discovery is not implemented",
+                     ip.to_string());
+    }
+    if (is_group) {
+        r.outer.dst_mac = vxlan::group_mac(ip);
+        r.resolved = true;
+        t.groups.insert(std::lower_bound(t.groups.begin(), t.groups.end(), ip), ip);
+    }
+    const auto index = static_cast<uint16_t>(t.remotes.size());
+    t.remotes.push_back(r);
+    if (!is_group) {
+        const auto at = std::lower_bound(t.unicast_remotes.begin(), t.unicast_remotes.end(), ip,
+                                         [](const auto& e, const ip_address& a) { return e.first < a; });
+        t.unicast_remotes.insert(at, {ip, index});
+    }
+    return index;
+}
+
+} // namespace
+
+vtep_table vtep_control::build(const config::model& m, const l2_tables& l2, const mac_addr& underlay_mac) {
+    vtep_table t;
+    if (!m.vxlan) {
+        return t;
+    }
+    const auto& v = *m.vxlan;
+    for (size_t i = 0; i < m.ports.size(); ++i) {
+        if (config::is_underlay(m, i)) {
+            t.underlay = static_cast<uint16_t>(i);
+        }
+    }
+    t.mac = underlay_mac;
+    t.v4 = v.address.empty() ? std::nullopt : ip_address::parse(v.address);
+    t.v6 = v.address6.empty() ? std::nullopt : ip_address::parse(v.address6);
+    t.udp_port = v.udp_port;
+    t.ttl = v.ttl;
+    t.dscp = v.dscp;
+    t.next_hop = mac_addr::parse(v.next_hop_mac);
+    t.vni_of_bd.assign(l2.domains.size(), 0);
+    t.flood_of_bd.assign(l2.domains.size(), {});
+    for (const auto& s : v.segments) {
+        const uint16_t bd = l2.bd_of_vlan[s.vlan];
+        t.vni_of_bd[bd] = s.vni;
+        t.bd_of_vni.emplace_back(s.vni, bd);
+        for (const auto& text : s.remotes) {
+            t.flood_of_bd[bd].push_back(add_remote(t, *ip_address::parse(text), false));
+        }
+        if (!s.group.empty()) {
+            t.flood_of_bd[bd].push_back(add_remote(t, *ip_address::parse(s.group), true));
+        }
+    }
+    std::sort(t.bd_of_vni.begin(), t.bd_of_vni.end());
+    return t;
+}
+
+size_t vtep_control::drain() {
+    std::array<vtep_event, 32> events;
+    size_t total = 0;
+    std::unique_ptr<vtep_table> changed;
+    for (rte_ring* ring : _events) {
+        unsigned n = 0;
+        do {
+            n = rte_ring_sc_dequeue_burst_elem(ring, events.data(), sizeof(vtep_event), events.size(), nullptr);
+            for (unsigned i = 0; i < n; ++i) {
+                if (!changed) {
+                    changed = std::make_unique<vtep_table>(_state.current().vxlan);
+                }
+                apply(events[i], *changed);
+            }
+            total += n;
+        } while (n == events.size());
+    }
+    if (changed) {
+        publish(std::move(*changed));
+    }
+    return total;
+}
+
+bool vtep_control::apply(const vtep_event& e, vtep_table& t) const {
+    const auto index = t.remote_of(e.ip);
+    if (e.what == vtep_event::kind::remote_seen) {
+        if (index || !(e.ip.is_v4() ? t.v4 : t.v6)) {
+            return false; // already added (several workers may report it), or a family we do not speak
+        }
+        add_remote(t, e.ip, false);
+        spdlog::info("vxlan: remote VTEP {} discovered", e.ip.to_string());
+        return true;
+    }
+    if (!index || t.next_hop) {
+        return false; // not a remote of ours, or all of them go through the static next hop
+    }
+    auto& r = t.remotes[*index];
+    if (r.resolved && r.outer.dst_mac == e.mac) {
+        return false;
+    }
+    spdlog::info("vxlan: remote VTEP {} is at {}", e.ip.to_string(), e.mac.to_string());
+    r.outer.dst_mac = e.mac;
+    r.resolved = true;
+    return true;
+}
+
+void vtep_control::publish(vtep_table t) {
+    auto next = std::make_unique<snapshot>(_state.current());
+    next->vxlan = std::move(t);
+    _state.publish(std::move(next));
+}
+
+void vtep_control::tick() {
+    const uint32_t now = _clock.now_s();
+    if (now == _last_tick) {
+        return;
+    }
+    _last_tick = now;
+    request_next_hops(_state.current().vxlan);
+}
+
+void vtep_control::request_next_hops(const vtep_table& t) const {
+    if (!t.enabled() || !t.v4 || _inject == nullptr) {
+        return;
+    }
+    for (const auto& r : t.remotes) {
+        if (r.resolved || !r.outer.dst_ip.is_v4()) {
+            continue;
+        }
+        rte_mbuf* m = rte_pktmbuf_alloc(_pool);
+        if (m == nullptr) {
+            return; // the pool is exhausted: next second
+        }
+        auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, ether_header_len + vxlan::arp_len));
+        vxlan::write_arp_request(p, t.mac, *t.v4, r.outer.dst_ip);
+        if (rte_ring_sp_enqueue(_inject, m) != 0) {
+            rte_pktmbuf_free(m);
+            return;
+        }
+    }
+}
+
+} // namespace vx

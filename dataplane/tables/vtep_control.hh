@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// vtep_control: the VXLAN control plane, on the control thread. The only writer of the
+// vtep_table the workers read (tables/vtep_table.hh).
+//
+// - Builds the table from the configuration: the local VTEP, VNI <-> domain, each VNI's flood
+//   list (its head-end replication remotes and its multicast group).
+// - Resolves next hops: with next_hop_mac set, every remote goes through that router; else it
+//   sends an ARP request for each unresolved IPv4 remote once a second (from the slow path, never
+//   per packet: the frame goes to worker 0's inject ring, which sends it on the underlay) and
+//   takes the answers the workers forward as vtep_events. IPv6 remotes need next_hop_mac
+//   (neighbour discovery is not implemented).
+// - Adds the remote VTEPs the workers report (VXLAN frames from an address not in the table,
+//   typically a peer that floods to a multicast group), so that their MACs can be learned.
+// Each change publishes a new snapshot; the workers see it after one RCU grace period.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/model.hh"
+#include "tables/vtep_table.hh"
+#include "worker/clock.hh"
+#include "worker/snapshot.hh"
+
+struct rte_mempool;
+struct rte_ring;
+
+namespace vx {
+
+class vtep_control {
+public:
+    // The table for a validated model, before anything runs; `underlay_mac` is the MAC of the
+    // underlay port's device.
+    static vtep_table build(const config::model& m, const l2_tables& l2, const mac_addr& underlay_mac);
+
+    vtep_control(snapshot_holder& state, rte_mempool* pool, const coarse_clock& clock)
+        : _state(state), _pool(pool), _clock(clock) {}
+
+    void watch(rte_ring* events) { _events.push_back(events); }
+    // Where ARP requests go: a ring the worker that sends on the underlay drains.
+    void send_through(rte_ring* inject) { _inject = inject; }
+    // Applies the workers' events; returns how many there were.
+    size_t drain();
+    // Once a second: ARP requests for the remotes not resolved yet.
+    void tick();
+
+private:
+    bool apply(const vtep_event& e, vtep_table& t) const;
+    void publish(vtep_table t);
+    void request_next_hops(const vtep_table& t) const;
+
+    snapshot_holder& _state;
+    rte_mempool* _pool;
+    const coarse_clock& _clock;
+    std::vector<rte_ring*> _events;
+    rte_ring* _inject = nullptr;
+    uint32_t _last_tick = ~0u;
+};
+
+} // namespace vx

@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""vxlan_kernel: vxswitch's VTEP against the Linux kernel's own vxlan device.
+
+    usage: vxlan_kernel.py VXSWITCHD      (as root; exit 0 pass, 1 fail, 77 skip)
+    VXLAN_FLOOD=her (default): both VTEPs flood by head-end replication to each other
+    VXLAN_FLOOD=group: both flood to the multicast group 239.1.1.1 and learn each other
+
+    h1 (10.9.0.1) --access vlan 10-- [vxswitchd, VTEP 192.0.2.1] --underlay port "up"--
+        veth -- kvtep: eth0 192.0.2.2, vx0 (kernel vxlan, VNI 42) in bridge br0 --veth-- khost (10.9.0.2)
+
+Checks: pings both ways; the kernel's `bridge fdb show dev vx0` has h1's MAC at dst 192.0.2.1;
+vxswitch's state file has khost's MAC learned against VTEP 192.0.2.2; vxswitch answered the
+kernel's ARP for its VTEP address and resolved the kernel's; frames were encapsulated and
+decapsulated, and none was dropped for a VXLAN reason.
+"""
+
+import json
+import os
+
+import netns_lib
+
+FLOOD = os.environ.get("VXLAN_FLOOD", "her")
+VNI = 42
+GROUP = "239.1.1.1"
+SWITCH_VTEP = "192.0.2.1"
+KERNEL_VTEP = "192.0.2.2"
+H1 = {"mac": "02:76:78:00:09:01", "ip": "10.9.0.1"}
+KHOST = {"mac": "02:76:78:00:09:02", "ip": "10.9.0.2"}
+HOSTS = {
+    "h1": {**H1, "port": "h1", "mode": "mode: access, vlan: 10"},
+    # The kernel VTEP's namespace: its eth0 is the underlay, on the switch's port "up".
+    "kvtep": {"mac": "02:76:78:00:0f:02", "ip": KERNEL_VTEP, "port": "up", "mode": "mode: access"},
+}
+
+
+class vxlan_lab(netns_lib.lab):
+    def config(self):
+        path = super().config()
+        flood = f"group: {GROUP}" if FLOOD == "group" else f"remotes: [{KERNEL_VTEP}]"
+        with open(path, "a") as f:
+            f.write("vxlan:\n  underlay: up\n"
+                    f"  address: {SWITCH_VTEP}\n"
+                    f"  vnis:\n    - {{ vni: {VNI}, vlan: 10, {flood} }}\n")
+        return path
+
+
+def kernel_vtep(lab):
+    """vx0 and br0 in kvtep, and khost behind them."""
+    ns = lab.ns("kvtep")
+    khost = lab.ns("khost")
+    lab._add_netns(khost)
+    where = f"group {GROUP} dev eth0" if FLOOD == "group" else f"remote {SWITCH_VTEP} dev eth0"
+    netns_lib.run("ip", "-n", ns, "link", "add", "vx0", "type", "vxlan", "id", VNI, *where.split(),
+                  "local", KERNEL_VTEP, "dstport", 4789)
+    netns_lib.run("ip", "-n", ns, "link", "add", "br0", "type", "bridge")
+    netns_lib.run("ip", "-n", ns, "link", "add", "vh0", "type", "veth", "peer", "name", "eth0",
+                  "address", KHOST["mac"], "netns", khost)
+    for dev in ("vx0", "vh0"):
+        netns_lib.run("ip", "-n", ns, "link", "set", dev, "master", "br0")
+        netns_lib.run("ip", "-n", ns, "link", "set", dev, "up")
+    netns_lib.run("ip", "-n", ns, "link", "set", "br0", "up")
+    netns_lib.run("ip", "-n", khost, "link", "set", "lo", "up")
+    netns_lib.run("ip", "-n", khost, "link", "set", "eth0", "up")
+    netns_lib.run("ip", "-n", khost, "addr", "add", f"{KHOST['ip']}/24", "dev", "eth0")
+    if FLOOD == "group":  # the kernel sends to the group out of eth0 when a route says so
+        netns_lib.run("ip", "-n", ns, "route", "add", "224.0.0.0/4", "dev", "eth0")
+
+
+def scenario(lab):
+    kernel_vtep(lab)
+    lab.start()
+    lab.check(lab.ping("h1", KHOST["ip"], count=3), f"h1 pings khost over VXLAN ({FLOOD})")
+    lab.check(lab.ping("khost", H1["ip"], count=3), "khost pings h1 over VXLAN")
+    kvtep = lab.ns("kvtep")
+    fdb = netns_lib.run("bridge", "fdb", "show", "dev", "vx0", ns=kvtep).stdout
+    lab.check(any(l.startswith(H1["mac"]) and f"dst {SWITCH_VTEP}" in l for l in fdb.splitlines()),
+              f"the kernel learned h1's MAC at vxswitch's VTEP: {fdb!r}")
+    # The kernel knows vxswitch's MAC from its ARP request: forget it and make it ask.
+    netns_lib.run("ip", "-n", kvtep, "neigh", "flush", "dev", "eth0")
+    lab.ping("kvtep", SWITCH_VTEP, count=1)  # no ICMP answer (a VTEP address), but ARP first
+    neigh = netns_lib.run("ip", "-n", kvtep, "neigh", "show", SWITCH_VTEP, "dev", "eth0").stdout
+    switch_mac = netns_lib.run("ip", "-n", lab.sw, "-br", "link", "show", "p-kvtep").stdout.split()[2]
+    lab.check(f"lladdr {switch_mac}" in neigh, f"vxswitch answered the kernel's ARP for {SWITCH_VTEP}: {neigh.strip()!r}")
+    state = lab.stop_and_read_state()
+    entry = next((e for e in state["fdb"]["entries"] if e["mac"] == KHOST["mac"]), None)
+    lab.check(entry is not None and entry.get("vtep") == KERNEL_VTEP and entry["vlan"] == 10,
+              f"vxswitch learned khost's MAC against the kernel's VTEP {KERNEL_VTEP}: {json.dumps(entry)}")
+    up = next(p for p in state["ports"] if p["name"] == "up")
+    c, d = up["counters"], up["drops"]
+    lab.check(c["arp_replies"] > 0, f"vxswitch answered ARP for its VTEP address ({c['arp_replies']})")
+    lab.check(c["vxlan_encapsulated"] > 0 and c["vxlan_decapsulated"] > 0,
+              f"frames were encapsulated ({c['vxlan_encapsulated']}) and decapsulated ({c['vxlan_decapsulated']})")
+    # vxlan_wrong_destination: the ARP check's pings to the VTEP address; vxlan_no_next_hop: the
+    # group variant's first replies, before the discovered VTEP's ARP answer came.
+    expected = ("vxlan_wrong_destination", "vxlan_no_next_hop")
+    bad = {r: n for r, n in d.items() if n and r.startswith("vxlan_") and r not in expected}
+    lab.check(not bad, f"no VXLAN frame dropped for a VXLAN reason ({bad})")
+
+
+if __name__ == "__main__":
+    netns_lib.lab = vxlan_lab  # main() builds a netns_lib.lab: ours, with the vxlan section
+    netns_lib.main(scenario, HOSTS)
