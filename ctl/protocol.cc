@@ -143,6 +143,17 @@ std::string arg_reader::required_text(const char* key) {
     return *s;
 }
 
+const json& arg_reader::required_object(const char* key) {
+    const json* v = find(key);
+    if (v == nullptr) {
+        fail(key, "required argument is missing");
+    }
+    if (!v->is_object() || v->empty()) {
+        fail(key, fmt::format("expected a non-empty object, got {}", v->dump()));
+    }
+    return *v;
+}
+
 bool arg_reader::flag(const char* key) {
     const json* v = find(key);
     if (v == nullptr) {

@@ -65,6 +65,8 @@ public:
     std::optional<std::string> text(const char* key);
     std::string required_text(const char* key);
     bool flag(const char* key);
+    // An object of keys the command reads itself (port.set's configuration keys).
+    const nlohmann::json& required_object(const char* key);
     void done() const;
 
     [[noreturn]] void fail(const char* key, std::string_view what) const;

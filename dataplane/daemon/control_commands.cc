@@ -9,9 +9,14 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <map>
+#include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <array>
+#include <map>
+#include <regex>
+
+#include "config/diff.hh"
 #include "config/dump.hh"
 #include "config/port_vlans.hh"
 #include "ctl/worker_load.hh"
@@ -212,6 +217,11 @@ const std::vector<commands::entry>& commands::table() {
         {"workers", &commands::workers, "", "worker load: busy cycles, cycles per packet, burst sizes"},
         {"metrics", &commands::metrics, "", "Prometheus text exposition of every counter"},
         {"config.dump", &commands::config_dump, "", "the running configuration, in the file format"},
+        {"config.apply", &commands::config_apply, "yaml, source?, dry_run?",
+         "change the running configuration to this one, validated whole, as a diff"},
+        {"port.set", &commands::port_set, "port, set, dry_run?",
+         "change a port's configuration keys (mode, vlan, vlans, native_vlan, translate, s_vlan, c_vlans, tpid, "
+         "foreign_tpid, mtu; null removes a key)"},
     };
     return t;
 }
@@ -579,6 +589,109 @@ json commands::metrics(ctl::arg_reader& a) {
 json commands::config_dump(ctl::arg_reader& a) {
     a.done();
     return {{"yaml", config::dump(_running)}};
+}
+
+// ---- runtime changes ----
+
+namespace {
+
+// A JSON value as the YAML node the configuration loader reads.
+YAML::Node yaml_of(const json& v) {
+    YAML::Node n;
+    if (v.is_object()) {
+        for (const auto& [key, value] : v.items()) {
+            n[key] = yaml_of(value);
+        }
+    } else if (v.is_array()) {
+        for (const auto& item : v) {
+            n.push_back(yaml_of(item));
+        }
+    } else if (v.is_string()) {
+        n = v.get<std::string>();
+    } else if (v.is_number_integer()) {
+        n = v.dump(); // as text: the loader takes decimal and 0x integers alike
+    } else {
+        n = v.dump(); // floats and booleans: the loader refuses them where it wants integers
+    }
+    return n;
+}
+
+// The keys that belong to one port mode: a port that changes mode leaves the old ones behind.
+constexpr std::array mode_keys{"vlan", "vlans", "native_vlan", "translate", "s_vlan", "c_vlans"};
+
+// Loader messages about a configuration port.set wrote from the running one: the line and
+// column are in that text, which nobody sees; the key path says what is wrong.
+std::vector<std::string> without_positions(std::vector<std::string> errors) {
+    static const std::regex position{R"(^port\.set:\d+:\d+: | \(line \d+\))"};
+    for (auto& e : errors) {
+        e = std::regex_replace(e, position, "");
+    }
+    return errors;
+}
+
+} // namespace
+
+json commands::change_to(const config::load_result& loaded, bool dry_run) {
+    if (!loaded.value) {
+        throw request_error(fmt::format("configuration refused, nothing changed:\n  {}", fmt::join(loaded.errors, "\n  ")));
+    }
+    const auto& next = *loaded.value;
+    const auto plan = config::diff(_running, next);
+    if (!plan.refused.empty()) {
+        throw request_error(
+            fmt::format("configuration refused, nothing changed:\n  {}", fmt::join(plan.refused, "\n  ")));
+    }
+    if (!dry_run && !plan.empty()) {
+        try {
+            _fabric.reconfigure(next, plan);
+        } catch (const std::runtime_error& e) {
+            throw request_error(e.what());
+        }
+        _running = next;
+        for (const auto& line : plan.changes) {
+            spdlog::info("control: {}", line);
+        }
+    }
+    return {{"changes", plan.changes}, {"applied", !dry_run && !plan.empty()}, {"warnings", config::mtu_warnings(next)}};
+}
+
+json commands::config_apply(ctl::arg_reader& a) {
+    const auto text = a.required_text("yaml");
+    const auto source = a.text("source").value_or("<vxctl config apply>");
+    const bool dry_run = a.flag("dry_run");
+    a.done();
+    return change_to(config::load_string(text, source), dry_run);
+}
+
+json commands::port_set(ctl::arg_reader& a) {
+    const auto name = a.required_text("port");
+    const json& set = a.required_object("set");
+    const bool dry_run = a.flag("dry_run");
+    a.done();
+    const uint16_t index = port_index(name);
+    YAML::Node root = YAML::Load(config::dump(_running));
+    YAML::Node port = root["ports"][index];
+    const auto mode = set.find("mode");
+    if (mode != set.end() && mode->is_string() && *mode != port["mode"].as<std::string>()) {
+        for (const char* key : mode_keys) {
+            port.remove(key);
+        }
+    }
+    for (const auto& [key, value] : set.items()) {
+        if (key == "name") {
+            a.fail("set", "a port's name cannot change (it names the port)");
+        }
+        if (value.is_null()) {
+            port.remove(key);
+        } else {
+            port[key] = yaml_of(value);
+        }
+    }
+    YAML::Emitter text;
+    text << root;
+    auto loaded = config::load_string(text.c_str(), "port.set");
+    loaded.errors = without_positions(std::move(loaded.errors));
+    return change_to(loaded, dry_run);
 }
 
 // ---- service ----

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/load.hh"
 #include "config/model.hh"
 #include "counters/counters.hh"
 #include "ctl/protocol.hh"
@@ -66,6 +67,14 @@ private:
     nlohmann::json workers(ctl::arg_reader& a);
     nlohmann::json metrics(ctl::arg_reader& a);
     nlohmann::json config_dump(ctl::arg_reader& a);
+    nlohmann::json config_apply(ctl::arg_reader& a);
+    nlohmann::json port_set(ctl::arg_reader& a);
+
+    // Where port.set and config.apply meet: `loaded` is the new configuration as the loader
+    // read it; it is validated whole, diffed with the running one and applied (or, with
+    // dry_run, only described). Throws ctl::request_error, with nothing changed, naming every
+    // problem.
+    nlohmann::json change_to(const config::load_result& loaded, bool dry_run);
 
     nlohmann::json port_json(size_t i) const;
     nlohmann::json since_clear() const;

@@ -2,6 +2,7 @@
 #include "daemon/fabric.hh"
 
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -318,6 +319,68 @@ nlohmann::json fabric::state() const {
               {"aged", st.aged},
               {"refused_full", st.refused_full},
               {"entries", macs}}}};
+}
+
+// ---- runtime changes (the control channel's port set / config apply) ----
+
+namespace {
+
+// Sets each changed port's MTU on its device, the one step of a change a device may refuse;
+// on a refusal the MTUs already set are put back and the change is refused whole. Devices
+// without an MTU of their own (net_null, net_pcap, ...) say ENOTSUP: egress enforces it.
+void set_changed_mtus(const config::model& running, const config::model& next, const std::vector<uint16_t>& ports,
+                      const std::vector<std::unique_ptr<dpdk_port>>& devices) {
+    std::vector<std::pair<uint16_t, uint16_t>> done; // device, MTU to restore
+    for (uint16_t i : ports) {
+        const uint16_t before = running.ports[i].mtu.value_or(config::default_mtu);
+        const uint16_t after = next.ports[i].mtu.value_or(config::default_mtu);
+        if (before == after) {
+            continue;
+        }
+        const int rc = rte_eth_dev_set_mtu(devices[i]->id(), after);
+        if (rc == 0) {
+            done.emplace_back(devices[i]->id(), before);
+        } else if (rc != -ENOTSUP) {
+            for (const auto& [id, mtu] : done) {
+                rte_eth_dev_set_mtu(id, mtu);
+            }
+            throw std::runtime_error(fmt::format("port '{}': the device refused MTU {}: {}; nothing changed",
+                                                 next.ports[i].name, after, rte_strerror(-rc)));
+        }
+    }
+}
+
+} // namespace
+
+void fabric::reconfigure(const config::model& next, const config::change_plan& plan) {
+    set_changed_mtus(_model, next, plan.ports, _ports);
+    const snapshot& running = _state->current();
+    auto snap = std::make_unique<snapshot>(running);
+    snap->l2 = l2_tables::build(next, &running.l2);
+    const l2_tables before = running.l2; // `running` is freed by publish()
+    _state->publish(std::move(snap));     // returns after the grace period: no worker sees `before`
+    const auto& after = _state->current().l2;
+    // Learned MACs of a domain a port left point at a port that no longer carries it.
+    for (uint16_t i : plan.ports) {
+        for (uint16_t bd = 0; bd < before.domains.size(); ++bd) {
+            if (before.ports[i].egress[bd].member() && !after.ports[i].egress[bd].member()) {
+                _macs->flush(i, bd);
+            }
+        }
+    }
+    auto key_of = [](const config::static_mac& s, const l2_tables& t) {
+        return fdb_key::make(*mac_addr::parse(s.mac), t.bd_of_vlan[s.vlan]);
+    };
+    for (const auto& s : plan.statics_removed) {
+        _macs->remove(key_of(s, before));
+    }
+    _model = next;
+    for (const auto& s : plan.statics_added) {
+        const auto port = std::find_if(next.ports.begin(), next.ports.end(), [&](const auto& p) { return p.name == s.port; });
+        if (!_macs->add_static(key_of(s, after), static_cast<uint16_t>(port - next.ports.begin()))) {
+            spdlog::error("static MAC {} vlan {}: the MAC table is full", s.mac, s.vlan);
+        }
+    }
 }
 
 } // namespace vx

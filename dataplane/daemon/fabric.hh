@@ -15,6 +15,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "config/diff.hh"
 #include "config/model.hh"
 #include "ports/dpdk_port.hh"
 #include "tables/fdb.hh"
@@ -65,6 +66,12 @@ public:
     // keeps its single writer.
     fdb& macs() { return *_macs; }
     uint32_t now_s() const { return _clock.now_s(); }
+    // Applies a validated change while the workers forward (config/diff.hh says what may
+    // change): sets changed MTUs, publishes tables built from `next` with every domain at its
+    // index, waits one RCU grace period, then drops the MAC entries the change made wrong.
+    // Control thread only. Throws std::runtime_error, with nothing changed, when a device
+    // refuses its new MTU.
+    void reconfigure(const config::model& next, const config::change_plan& plan);
 
 private:
     void add_static_macs(const config::model& m);

@@ -99,9 +99,15 @@ ingress_rule port_vlan_rules::pair(uint16_t vid, uint16_t inner_vid) const {
     return it != pairs.end() && it->key == key ? it->rule : ingress_rule::drop(drop_reason::vlan_not_allowed);
 }
 
-l2_tables l2_tables::build(const config::model& m) {
+l2_tables l2_tables::build(const config::model& m, const l2_tables* running) {
     l2_tables t;
     t.bd_of_vlan.fill(no_domain);
+    // A runtime change keeps every domain's index: fdb keys and learn events in flight name
+    // domains by index. Domains nobody carries any more keep theirs too, unmapped (below).
+    for (size_t bd = 0; running != nullptr && bd < running->domains.size(); ++bd) {
+        t.bd_of_vlan[running->domains[bd].vlan] = static_cast<uint16_t>(bd);
+        t.domains.push_back({running->domains[bd].vlan, {}});
+    }
     std::vector<std::vector<wire_binding>> bindings;
     for (size_t i = 0; i < m.ports.size(); ++i) {
         // The VXLAN underlay port carries no domain: its frames are decapsulated into them.
@@ -122,6 +128,11 @@ l2_tables l2_tables::build(const config::model& m) {
             t.domains[bd].members.push_back(static_cast<uint16_t>(i));
         }
         t.ports.push_back(std::move(rules));
+    }
+    for (size_t bd = 0; running != nullptr && bd < running->domains.size(); ++bd) {
+        if (t.domains[bd].members.empty()) {
+            t.bd_of_vlan[t.domains[bd].vlan] = no_domain;
+        }
     }
     return t;
 }

@@ -93,8 +93,10 @@ struct l2_tables {
 
     static constexpr uint16_t no_domain = 0xffff;
 
-    // The model must have passed config::validate().
-    static l2_tables build(const config::model& m);
+    // The model must have passed config::validate(). With `running`, the tables a runtime
+    // change replaces, every domain keeps its index; one no port carries any more keeps its
+    // index with no members and no VLAN mapped to it.
+    static l2_tables build(const config::model& m, const l2_tables* running = nullptr);
 };
 
 } // namespace vx

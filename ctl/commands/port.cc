@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+// vxctl port set: change a port's mode, VLANs, TPID or MTU while the switch forwards. The
+// flags are the configuration file's keys (docs/configuration.md); the daemon validates the
+// whole configuration they make and applies it as a diff (config/diff.hh).
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "ctl/commands/commands.hh"
+
+namespace vx::ctl {
+
+namespace {
+
+using nlohmann::json;
+
+struct port_set_options {
+    std::string port;
+    std::optional<std::string> mode;
+    std::optional<int64_t> vlan;
+    std::optional<std::string> vlans;
+    std::optional<std::string> native_vlan;
+    std::optional<int64_t> s_vlan;
+    std::optional<std::string> c_vlans;
+    std::optional<std::string> tpid;
+    std::optional<std::string> foreign_tpid;
+    std::optional<std::string> mtu;
+    bool dry_run = false;
+};
+
+// "10,20,100-199" as the file's list: numbers, and ranges as strings; "" is the empty list.
+json vlan_list(const std::string& text) {
+    json out = json::array();
+    size_t start = 0;
+    while (start < text.size()) {
+        const size_t comma = text.find(',', start);
+        const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        const bool number = !item.empty() && item.find_first_not_of("0123456789") == std::string::npos;
+        out.push_back(number && item.size() < 6 ? json(std::stoi(item)) : json(item));
+        start = comma == std::string::npos ? text.size() : comma + 1;
+    }
+    return out;
+}
+
+// "none" removes an optional key (native_vlan, mtu); other text goes as the file has it.
+json optional_key(const std::string& text) {
+    if (text == "none") {
+        return nullptr;
+    }
+    const bool number = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+    return number && text.size() < 6 ? json(std::stoi(text)) : json(text);
+}
+
+json settings(const port_set_options& o) {
+    json set = json::object();
+    if (o.mode) {
+        set["mode"] = *o.mode;
+    }
+    if (o.vlan) {
+        set["vlan"] = *o.vlan;
+    }
+    if (o.vlans) {
+        set["vlans"] = vlan_list(*o.vlans);
+    }
+    if (o.native_vlan) {
+        set["native_vlan"] = optional_key(*o.native_vlan);
+    }
+    if (o.s_vlan) {
+        set["s_vlan"] = *o.s_vlan;
+    }
+    if (o.c_vlans) {
+        set["c_vlans"] = vlan_list(*o.c_vlans);
+    }
+    if (o.tpid) {
+        set["tpid"] = optional_key(*o.tpid);
+    }
+    if (o.foreign_tpid) {
+        set["foreign_tpid"] = *o.foreign_tpid;
+    }
+    if (o.mtu) {
+        set["mtu"] = optional_key(*o.mtu);
+    }
+    return set;
+}
+
+} // namespace
+
+// What a change did (or, with --dry-run, would do): shared by port set and config apply.
+void print_change(const json& r) {
+    const auto& changes = r["changes"];
+    if (changes.empty()) {
+        std::cout << "no change: the running configuration is already so\n";
+    }
+    for (const auto& c : changes) {
+        std::cout << (r["applied"].get<bool>() ? "changed: " : "would change: ") << c.get<std::string>() << '\n';
+    }
+    for (const auto& w : r["warnings"]) {
+        std::cout << "warning: " << w.get<std::string>() << '\n';
+    }
+}
+
+void add_port_commands(CLI::App& app, context& ctx) {
+    auto* port = app.add_subcommand("port", "change a port at runtime: set");
+    port->require_subcommand(1);
+    const auto o = std::make_shared<port_set_options>();
+    auto* set = port->add_subcommand("set", "change a port's mode, VLANs, TPID or MTU; validated whole, hitless");
+    set->add_option("port", o->port, "the port's name")->required();
+    set->add_option("--mode", o->mode, "access, trunk, s-trunk or customer (the old mode's VLAN keys are dropped)");
+    set->add_option("--vlan", o->vlan, "access: the port's VLAN");
+    set->add_option("--vlans", o->vlans, "trunk, s-trunk: allowed VLANs, e.g. 10,20,100-199");
+    set->add_option("--native-vlan", o->native_vlan, "trunk, s-trunk: the untagged VLAN, or none");
+    set->add_option("--s-vlan", o->s_vlan, "customer: the S-VLAN");
+    set->add_option("--c-vlans", o->c_vlans, "customer: admitted C-VLANs, e.g. 10,20 (empty: all)");
+    set->add_option("--tpid", o->tpid, "the outer tag's TPID, e.g. 0x9100, or none for the mode's default");
+    set->add_option("--foreign-tpid", o->foreign_tpid, "payload or drop");
+    set->add_option("--mtu", o->mtu, "68..16128, or none for the default (1500)");
+    set->add_flag("--dry-run", o->dry_run, "validate and say what would change; change nothing");
+    set->callback([&ctx, o] {
+        const json set_keys = settings(*o);
+        if (set_keys.empty()) {
+            throw CLI::ValidationError("port set", "nothing to set: give at least one of --mode, --vlan, --vlans, ...");
+        }
+        const auto r = ctx.call("port.set", {{"port", o->port}, {"set", set_keys}, {"dry_run", o->dry_run}});
+        if (r && !ctx.printed_as_json(*r)) {
+            print_change(*r);
+        }
+    });
+}
+
+} // namespace vx::ctl

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// What a runtime configuration change does: the difference between the running model and a
+// validated new one, as the steps the switch applies (fabric::reconfigure) and the lines
+// vxctl shows. Both `vxctl port set` and `vxctl config apply` end here, so a change reads the
+// same whichever way it was asked for (STYLE G10: validate whole, diff, apply).
+//
+// What can change while the switch forwards: a port's mode, VLANs, translations, TPID,
+// foreign-TPID action and MTU, and the static MAC entries. Everything else (the dataplane's
+// workers and memory, the MAC table's size and aging, the control socket, VXLAN, and which
+// ports exist, their devices and queues) needs a restart: such a change is refused whole,
+// each difference named, and nothing is applied.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/model.hh"
+
+namespace vx::config {
+
+struct change_plan {
+    std::vector<std::string> refused; // differences that need a restart, each naming its key
+    std::vector<std::string> changes; // what the change does, one line each, for people
+    std::vector<uint16_t> ports;      // indices of the ports whose VLAN rules, TPID or MTU change
+    std::vector<static_mac> statics_removed; // including those moved to another port
+    std::vector<static_mac> statics_added;
+
+    bool empty() const { return changes.empty(); }
+};
+
+// Both models must have passed validate().
+change_plan diff(const model& running, const model& next);
+
+// True when two ports forward alike: same mode, VLANs, translations, TPID, foreign-TPID
+// action and MTU (names, devices and source lines aside).
+bool same_forwarding(const port& a, const port& b);
+
+} // namespace vx::config

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+// config::diff: what a runtime change does, and what it refuses; l2_tables built for a
+// runtime change keep every domain's index.
+#include "config/diff.hh"
+
+#include <gtest/gtest.h>
+
+#include "config/load.hh"
+#include "tables/l2_tables.hh"
+
+namespace vx::config {
+namespace {
+
+constexpr const char* running_text = R"(
+dataplane: { workers: 1 }
+fdb:
+  static:
+    - { mac: "02:00:00:00:00:01", vlan: 10, port: a }
+ports:
+  - { name: a, device: "net_null_a", mode: access, vlan: 10 }
+  - { name: t, device: "net_null_t", mode: trunk, vlans: [10, 20] }
+  - { name: n, device: "net_null_n", mode: access, vlan: 30 }
+)";
+
+model load(const std::string& text) {
+    auto r = load_string(text, "test");
+    EXPECT_TRUE(r.errors.empty()) << r.errors.front();
+    return *r.value;
+}
+
+// The running text with `from` replaced by `to` once.
+model changed(const std::string& from, const std::string& to) {
+    std::string text = running_text;
+    const auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return load(text.replace(at, from.size(), to));
+}
+
+TEST(config_diff, nothing_changed_is_an_empty_plan) {
+    const auto plan = diff(load(running_text), load(running_text));
+    EXPECT_TRUE(plan.empty());
+    EXPECT_TRUE(plan.refused.empty());
+    EXPECT_TRUE(plan.ports.empty());
+}
+
+TEST(config_diff, a_remoded_port_is_one_change_naming_before_and_after) {
+    const auto plan = diff(load(running_text), changed("name: n, device: \"net_null_n\", mode: access, vlan: 30",
+                                                       "name: n, device: \"net_null_n\", mode: trunk, vlans: [10, 30]"));
+    ASSERT_TRUE(plan.refused.empty()) << plan.refused.front();
+    EXPECT_EQ(plan.ports, (std::vector<uint16_t>{2}));
+    ASSERT_EQ(plan.changes.size(), 1u);
+    EXPECT_EQ(plan.changes[0], "port 'n': access vlan 30 -> trunk vlans 10,30");
+}
+
+TEST(config_diff, mtu_and_foreign_tpid_are_runtime_changes) {
+    const auto plan = diff(load(running_text), changed("vlan: 30 }", "vlan: 30, mtu: 9000, foreign_tpid: drop }"));
+    ASSERT_TRUE(plan.refused.empty()) << plan.refused.front();
+    EXPECT_EQ(plan.ports, (std::vector<uint16_t>{2}));
+    EXPECT_EQ(plan.changes, (std::vector<std::string>{"port 'n': foreign_tpid payload -> drop", "port 'n': mtu 1500 -> 9000"}));
+}
+
+TEST(config_diff, static_macs_added_removed_and_moved) {
+    const auto plan = diff(load(running_text), changed("- { mac: \"02:00:00:00:00:01\", vlan: 10, port: a }",
+                                                       "- { mac: \"02:00:00:00:00:01\", vlan: 10, port: t }\n"
+                                                       "    - { mac: \"02:00:00:00:00:02\", vlan: 20, port: t }"));
+    ASSERT_TRUE(plan.refused.empty()) << plan.refused.front();
+    EXPECT_TRUE(plan.ports.empty());
+    ASSERT_EQ(plan.statics_removed.size(), 1u);
+    EXPECT_EQ(plan.statics_removed[0].port, "a");
+    ASSERT_EQ(plan.statics_added.size(), 2u);
+    EXPECT_EQ(plan.changes, (std::vector<std::string>{"static MAC 02:00:00:00:00:01 vlan 10: port 'a' -> 't'",
+                                                      "static MAC 02:00:00:00:00:02 vlan 20: added on port 't'"}));
+}
+
+TEST(config_diff, what_needs_a_restart_is_refused_by_key) {
+    auto refused = [](const model& next) { return diff(load(running_text), next).refused; };
+    EXPECT_EQ(refused(changed("workers: 1", "workers: 2")),
+              (std::vector<std::string>{"dataplane.workers: 1 -> 2 needs a restart"}));
+    EXPECT_EQ(refused(changed("fdb:\n", "fdb:\n  aging_s: 60\n")),
+              (std::vector<std::string>{"fdb.aging_s: 300 -> 60 needs a restart"}));
+    EXPECT_EQ(refused(changed("device: \"net_null_n\"", "device: \"net_null_m\"")),
+              (std::vector<std::string>{"ports[2] 'n'.device: net_null_n -> net_null_m needs a restart"}));
+    EXPECT_EQ(refused(changed("device: \"net_null_n\",", "device: \"net_null_n\", queues: 2,")),
+              (std::vector<std::string>{"ports[2] 'n'.queues: 1 -> 2 needs a restart"}));
+    EXPECT_EQ(refused(changed("  - { name: n, device: \"net_null_n\", mode: access, vlan: 30 }\n", "")),
+              (std::vector<std::string>{"ports: removing port 'n' needs a restart"}));
+    EXPECT_EQ(refused(changed("vlan: 30 }\n", "vlan: 30 }\n  - { name: m, device: net_null_m }\n")),
+              (std::vector<std::string>{"ports: adding port 'm' needs a restart"}));
+}
+
+TEST(config_diff, a_refused_change_lists_no_steps) {
+    const auto plan = diff(load(running_text), changed("workers: 1 }", "workers: 1, mbufs: 4095 }\n"
+                                                                      "control: { socket: /tmp/x.sock }"));
+    EXPECT_EQ(plan.refused.size(), 2u);
+    EXPECT_TRUE(plan.changes.empty());
+}
+
+TEST(l2_tables_runtime, domains_keep_their_index_across_a_change) {
+    const auto before_model = load(running_text);
+    const auto before = l2_tables::build(before_model);
+    // n leaves VLAN 30 for 40: 30 is carried by nobody, 40 is new.
+    const auto next_model = changed("vlan: 30 }", "vlan: 40 }");
+    const auto after = l2_tables::build(next_model, &before);
+    for (uint16_t vlan : {10, 20}) {
+        EXPECT_EQ(after.bd_of_vlan[vlan], before.bd_of_vlan[vlan]) << vlan;
+    }
+    const uint16_t old30 = before.bd_of_vlan[30];
+    EXPECT_EQ(after.bd_of_vlan[30], l2_tables::no_domain);
+    EXPECT_EQ(after.domains[old30].vlan, 30);
+    EXPECT_TRUE(after.domains[old30].members.empty());
+    EXPECT_NE(after.bd_of_vlan[40], old30) << "a freed index is not reused: MACs in flight may still name it";
+    EXPECT_EQ(after.domains[after.bd_of_vlan[40]].members, (std::vector<uint16_t>{2}));
+    // And back: VLAN 30 gets its old index again.
+    const auto again = l2_tables::build(before_model, &after);
+    EXPECT_EQ(again.bd_of_vlan[30], old30);
+    EXPECT_EQ(again.domains[old30].members, (std::vector<uint16_t>{2}));
+    EXPECT_FALSE(again.ports[2].egress[after.bd_of_vlan[40]].member());
+}
+
+} // namespace
+} // namespace vx::config
