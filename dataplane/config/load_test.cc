@@ -93,7 +93,7 @@ std::vector<bad_case> bad_cases() {
          {"t.yaml:3:1: fbd: unknown key; expected one of: control, dataplane, fdb, ports"}},
         {"unknown_port_key",
          "ports:\n  - { name: a, device: d, vlna: 3 }\n",
-         {"t.yaml:2:27: ports[0].vlna: unknown key; expected one of: device, foreign_tpid, mode, mtu, name, queues, tpid, vlan"}},
+         {"t.yaml:2:27: ports[0].vlna: unknown key; expected one of: device, foreign_tpid, mode, mtu, name, queues, tpid, type, vlan"}},
         {"vlan_out_of_range",
          "ports:\n  - name: a\n    device: d\n    vlan: 4095\n",
          {"t.yaml:4:11: ports[0].vlan: 4095 is out of range (1..4094)"}},
