@@ -75,7 +75,14 @@ fabric::fabric(const config::model& m, uint16_t workers) : _model(m) {
     auto snap = std::make_unique<snapshot>();
     snap->l2 = l2_tables::build(m);
     for (const auto& p : m.ports) {
-        _ports.push_back(std::make_unique<dpdk_port>(p, n_workers, _pool));
+        if (p.xdp) {
+            auto opened = open_af_xdp_port(p, n_workers, _pool);
+            _ports.push_back(std::move(opened.port));
+            _steering.push_back(std::move(opened.steer));
+        } else {
+            _ports.push_back(std::make_unique<dpdk_port>(p, n_workers, _pool));
+            _steering.emplace_back();
+        }
         snap->device.push_back(_ports.back()->id());
         snap->names.push_back(p.name);
     }
@@ -249,6 +256,9 @@ void fabric::print_rates(std::vector<uint64_t>& last_rx, std::chrono::seconds in
         parts.push_back(fmt::format("{} rx {} ({:.0f}/s) tx {} drop {}", _model.ports[i].name, rx,
                                     static_cast<double>(rx - last_rx[i]) / static_cast<double>(interval.count()),
                                     c.get(port_counter::tx_packets), drops));
+        if (_steering[i]) {
+            parts.back() = fmt::format("{} {}", parts.back(), _steering[i]->summary());
+        }
         last_rx[i] = rx;
     }
     spdlog::info("{} | macs {}", fmt::join(parts, " | "), _macs->size());
@@ -289,6 +299,9 @@ nlohmann::json fabric::state() const {
                          {"driver", _ports[i]->driver()},
                          {"counters", counters},
                          {"drops", drops}});
+        if (_steering[i]) {
+            ports.back()["xdp"] = _steering[i]->state();
+        }
     }
     json workers = json::array();
     for (const auto& w : _workers) {

@@ -18,6 +18,7 @@
 #include "config/diff.hh"
 #include "config/model.hh"
 #include "ports/dpdk_port.hh"
+#include "ports/xdp_steer.hh"
 #include "tables/fdb.hh"
 #include "tables/learner.hh"
 #include "tables/vtep_control.hh"
@@ -58,6 +59,9 @@ public:
     std::vector<port_counter_block> port_totals() const;
     const config::model& model() const { return _model; }
     const std::vector<std::unique_ptr<dpdk_port>>& ports() const { return _ports; }
+    // The XDP steering program of port `i` (type: af_xdp), nullptr for other ports. Its
+    // apply() changes the steered set at runtime, in place (control thread only).
+    xdp_steer* steering(size_t i) const { return _steering[i].get(); }
     const std::vector<std::unique_ptr<worker>>& workers() const { return _workers; }
     // The lcore of each worker, once run() has launched them.
     const std::vector<unsigned>& worker_lcores() const { return _worker_lcores; }
@@ -88,6 +92,7 @@ private:
     rte_rcu_qsbr* _rcu = nullptr;
     std::unique_ptr<fdb> _macs;
     std::vector<std::unique_ptr<dpdk_port>> _ports;
+    std::vector<std::unique_ptr<xdp_steer>> _steering; // per port; nullptr unless type: af_xdp
     std::unique_ptr<snapshot_holder> _state;
     std::unique_ptr<learner> _learner;
     std::unique_ptr<vtep_control> _vteps; // VXLAN's control plane; null without VXLAN

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -312,6 +313,62 @@ steer_counter_values xdp_steer::counters() const {
     return sums;
 }
 
+nlohmann::json xdp_steer::state() const {
+    nlohmann::json counters = nlohmann::json::object();
+    const auto values = this->counters();
+    for (size_t k = 0; k < VX_CNT_COUNT; ++k) {
+        counters[std::string(steer_counters[k].name)] = values[k];
+    }
+    return {{"iface", _iface},
+            {"xdp_mode", xdp_mode_name(_attachment.mode)},
+            {"prog_id", _attachment.prog_id},
+            {"rules", config::describe_steering(_rules)},
+            {"counters", counters}};
+}
+
+namespace {
+
+enum class steer_path : uint8_t { to_switch, to_kernel, dropped, extra };
+
+// Where a decision sends the frame (NO_SOCKET counts in addition to a redirect decision).
+constexpr steer_path path_of(vx_steer_counter c) {
+    switch (c) {
+    case VX_CNT_REDIRECT_OWN:
+    case VX_CNT_REDIRECT_VLAN:
+    case VX_CNT_REDIRECT_UDP:
+    case VX_CNT_REDIRECT_MAC:
+        return steer_path::to_switch;
+    case VX_CNT_PASS:
+    case VX_CNT_PASS_UNCONFIGURED:
+    case VX_CNT_PASS_TRUNCATED:
+        return steer_path::to_kernel;
+    case VX_CNT_DROP_VLAN:
+    case VX_CNT_DROP_ETHERTYPE:
+    case VX_CNT_DROP_SRC_MAC:
+    case VX_CNT_DROP_UDP:
+        return steer_path::dropped;
+    case VX_CNT_NO_SOCKET:
+    case VX_CNT_COUNT:
+        break;
+    }
+    return steer_path::extra;
+}
+
+} // namespace
+
+std::string xdp_steer::summary() const {
+    const auto c = counters();
+    std::array<uint64_t, 4> by_path{};
+    for (uint32_t k = 0; k < VX_CNT_COUNT; ++k) {
+        by_path[static_cast<size_t>(path_of(static_cast<vx_steer_counter>(k)))] += c[k];
+    }
+    // A steered frame with no socket on its queue went to the kernel after all.
+    const uint64_t no_socket = c[VX_CNT_NO_SOCKET];
+    auto total = [&](steer_path p) { return by_path[static_cast<size_t>(p)]; };
+    return fmt::format("xdp switch {} kernel {} drop {}", total(steer_path::to_switch) - no_socket,
+                       total(steer_path::to_kernel) + no_socket, total(steer_path::dropped));
+}
+
 steer_program::steer_program() : _skel(vx_steer_bpf::open_and_load()) {
     if (_skel == nullptr) {
         throw os_error("the kernel refused vxswitch's XDP steering program (see libbpf's verifier log above)",
@@ -367,29 +424,30 @@ steered_port open_af_xdp_port(const config::port& cfg, uint16_t tx_queues, rte_m
 
     steered_port out;
     out.port = std::make_unique<dpdk_port>(device_cfg, tx_queues, pool);
+    xdp_attachment attached;
     try {
-        out.attachment = xdp_attached(iface);
-        if (out.attachment.prog_name != program_name_in_kernel) {
-            throw std::runtime_error(fmt::format("net_af_xdp attached '{}' (id {}), not vx_steer",
-                                                 out.attachment.prog_name, out.attachment.prog_id));
+        attached = xdp_attached(iface);
+        if (attached.prog_name != program_name_in_kernel) {
+            throw std::runtime_error(
+                fmt::format("net_af_xdp attached '{}' (id {}), not vx_steer", attached.prog_name, attached.prog_id));
         }
-        const unique_fd prog(bpf_prog_get_fd_by_id(out.attachment.prog_id));
+        const unique_fd prog(bpf_prog_get_fd_by_id(attached.prog_id));
         if (prog.get() < 0) {
-            throw os_error(fmt::format("cannot open XDP program id {}", out.attachment.prog_id), errno);
+            throw os_error(fmt::format("cannot open XDP program id {}", attached.prog_id), errno);
         }
         out.steer = xdp_steer::of_program(prog.get());
+        out.steer->set_attachment(iface, attached);
         out.steer->apply(config::steer_rules_of(cfg));
     } catch (const std::runtime_error& e) {
         throw fail(e.what());
     }
-    if (out.attachment.mode == xdp_mode::native) {
-        spdlog::info("port '{}': vx_steer (id {}) runs on {} in native XDP mode", cfg.name, out.attachment.prog_id,
-                     iface);
+    if (attached.mode == xdp_mode::native) {
+        spdlog::info("port '{}': vx_steer (id {}) runs on {} in native XDP mode", cfg.name, attached.prog_id, iface);
     } else {
         // The kernel falls back by itself when the driver has no XDP of its own; say so.
         spdlog::warn("port '{}': vx_steer (id {}) runs on {} in {} XDP mode: the driver has no native XDP, so every "
                      "frame gets an skb first (slower, but complete)",
-                     cfg.name, out.attachment.prog_id, iface, xdp_mode_name(out.attachment.mode));
+                     cfg.name, attached.prog_id, iface, xdp_mode_name(attached.mode));
     }
     spdlog::info("port '{}': {}", cfg.name, config::describe_steering(out.steer->rules()));
     return out;

@@ -22,6 +22,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "steer_common.h" // bpf/: the maps and counters the program and this loader share
 #include "config/model.hh"
 #include "config/xdp_steering.hh"
@@ -85,6 +87,17 @@ public:
     const config::steer_rules& rules() const { return _rules; }
     steer_counter_values counters() const;
 
+    // Where the program runs (set by open_af_xdp_port; empty for a program loaded otherwise).
+    const xdp_attachment& attachment() const { return _attachment; }
+    void set_attachment(std::string iface, xdp_attachment a) {
+        _iface = std::move(iface);
+        _attachment = std::move(a);
+    }
+    // For the state file and vxctl: interface, XDP mode, program id, rules, counters by name.
+    nlohmann::json state() const;
+    // For the statistics line: "xdp switch N kernel M drop D" (decisions summed by path).
+    std::string summary() const;
+
 private:
     struct maps {
         unique_fd cfg, vlans, udp, mac_ranges, ethertypes, src_macs, counters;
@@ -92,6 +105,8 @@ private:
     explicit xdp_steer(maps m) : _maps(std::move(m)) {}
 
     maps _maps;
+    std::string _iface;
+    xdp_attachment _attachment;
     config::steer_rules _rules;
     bool _written = false;
 };
@@ -118,7 +133,6 @@ private:
 struct steered_port {
     std::unique_ptr<dpdk_port> port;
     std::unique_ptr<xdp_steer> steer;
-    xdp_attachment attachment;
 };
 
 // Opens an af_xdp port (cfg.xdp set): refuses an interface that already has an XDP program,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cstring>
 #include <memory>
@@ -334,6 +335,20 @@ TEST_F(steer_test, redirects_to_the_socket_bound_to_the_queue) {
     EXPECT_EQ(run(frame(tagged(10)), {VX_CNT_REDIRECT_VLAN}), XDP_REDIRECT);
     EXPECT_EQ(run(frame(udp4("192.0.2.1", 4789)), {VX_CNT_REDIRECT_UDP}), XDP_REDIRECT);
     expect_passed(tagged(20));
+}
+
+TEST_F(steer_test, summary_and_state_sum_the_decisions_by_path) {
+    _steer->apply(fabric_rules());
+    expect_steered(tagged(10), VX_CNT_REDIRECT_VLAN); // no socket: the kernel's after all
+    expect_passed(tagged(20));
+    expect_dropped(tagged(30), VX_CNT_DROP_VLAN);
+    EXPECT_EQ(_steer->summary(), "xdp switch 0 kernel 2 drop 1");
+    const auto state = _steer->state();
+    EXPECT_EQ(state["counters"]["redirect_vlan"], 1u);
+    EXPECT_EQ(state["counters"]["no_socket"], 1u);
+    EXPECT_EQ(state["rules"], "steer vlans 10,11 udp 192.0.2.1:4789,[2001:db8::1]:4789,*:4790,[::]:4790 macs "
+                              "02:aa:00:00:00:00-02:aa:00:00:00:ff; drop vlans 30 ethertypes 0x88cc src_macs "
+                              "02:bb:00:00:00:01 udp *:9999");
 }
 
 TEST(xdp_steer_maps, a_program_without_the_maps_is_refused) {
