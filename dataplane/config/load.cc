@@ -199,6 +199,23 @@ void read_fdb(map_reader& top, fdb& f) {
     r.each("static", [&](const YAML::Node& n, const std::string& path) { read_static(r, n, path, f); });
 }
 
+// owner: root, group: vxswitch, mode: 0660 of a unix socket. The mode is octal, as chmod
+// takes it. Users and groups are looked up when the socket is made.
+void read_socket_access(map_reader& r, std::string& owner, std::string& group, std::optional<uint16_t>& mode) {
+    r.text("owner", owner, false);
+    r.text("group", group, false);
+    if (const YAML::Node n = r.child("mode")) {
+        static const std::regex octal{R"(^[0-7]{1,4}$)"};
+        const std::string text = n.IsScalar() ? n.Scalar() : "";
+        const std::string digits = text.starts_with("0o") ? text.substr(2) : text;
+        if (!std::regex_match(digits, octal) || std::stoul(digits, nullptr, 8) > 0777) {
+            r.sink().at(n, r.path_of("mode"), fmt::format("'{}' is not a permission mode (octal, 0000..0777)", text));
+        } else {
+            mode = static_cast<uint16_t>(std::stoul(digits, nullptr, 8));
+        }
+    }
+}
+
 // control: { socket: /run/vxswitch/vxswitchd.sock, owner: root, group: vxswitch, mode: 0660 }
 // The mode is octal, as chmod takes it. Users and groups are looked up when the socket is made.
 void read_control(map_reader& top, control_channel& c) {
@@ -210,18 +227,27 @@ void read_control(map_reader& top, control_channel& c) {
                         fmt::format("'{}' must be an absolute path of at most {} bytes", c.socket, max_path));
         }
     }
-    r.text("owner", c.owner, false);
-    r.text("group", c.group, false);
-    if (const YAML::Node n = r.child("mode")) {
-        static const std::regex octal{R"(^[0-7]{1,4}$)"};
-        const std::string text = n.IsScalar() ? n.Scalar() : "";
-        const std::string digits = text.starts_with("0o") ? text.substr(2) : text;
-        if (!std::regex_match(digits, octal) || std::stoul(digits, nullptr, 8) > 0777) {
-            r.sink().at(n, r.path_of("mode"), fmt::format("'{}' is not a permission mode (octal, 0000..0777)", text));
-        } else {
-            c.mode = static_cast<uint16_t>(std::stoul(digits, nullptr, 8));
+    read_socket_access(r, c.owner, c.group, c.mode);
+}
+
+// vde_switch: { path: /run/vxswitch/vde, owner: root, group: kvm, mode: 0660 } (docs/vde.md)
+void read_vde_switch(map_reader& top, model& m) {
+    const YAML::Node n = top.child("vde_switch");
+    if (!n) {
+        return;
+    }
+    map_reader r(top.sink(), n, "vde_switch");
+    vde_listener& v = m.vde_switch.emplace();
+    v.line = n.Mark().line + 1;
+    if (r.text("path", v.path, true)) {
+        // The data sockets are PATH/.vxNNNN-NNNNN and the clients' PATH/.PPPPP-NNNNN: both must fit sun_path.
+        constexpr size_t max_path = 90;
+        if (v.path.empty() || v.path.front() != '/' || v.path.size() > max_path) {
+            r.sink().at(r.child("path"), r.path_of("path"),
+                        fmt::format("'{}' must be an absolute directory path of at most {} bytes", v.path, max_path));
         }
     }
+    read_socket_access(r, v.owner, v.group, v.mode);
 }
 
 // "vlans: [10, 20, "100-199"]": numbers and inclusive ranges, stored sorted and unique.
@@ -365,6 +391,28 @@ void read_af_xdp(map_reader& r, const YAML::Node& n, port& p) {
     p.xdp = std::move(x);
 }
 
+// type: vde, url: "vxvde://239.1.2.3"; or type: vde_switch, vde_port: 3 (docs/vde.md).
+void read_vde_port(map_reader& r, const YAML::Node& n, const std::string& type, port& p) {
+    refuse_keys(r, n, {"device"}, "a VDE port's device is the ring ethdev vxswitch makes for it");
+    refuse_keys(r, n, {"iface", "own", "steer", "drop"}, "this key is for ports of type: af_xdp");
+    vde_port v;
+    if (type == "vde") {
+        refuse_keys(r, n, {"vde_port"}, "vde_port is for ports of type: vde_switch");
+        if (r.text("url", v.url, true) && v.url.find("://") == std::string::npos) {
+            r.sink().at(r.child("url"), r.path_of("url"),
+                        fmt::format("'{}' is not a libvdeplug URL (vde:///path, vxvde://group, tap://name, ...)", v.url));
+        }
+    } else {
+        refuse_keys(r, n, {"url"}, "url is for ports of type: vde");
+        v.switch_port = true;
+        uint16_t number = 0;
+        if (r.integer("vde_port", number, 1, 65535)) {
+            v.number = number;
+        }
+    }
+    p.vde = std::move(v);
+}
+
 std::optional<port_mode> mode_named(const std::string& name) {
     for (auto mode : {port_mode::access, port_mode::trunk, port_mode::s_trunk, port_mode::customer}) {
         if (name == mode_name(mode)) {
@@ -383,11 +431,16 @@ void read_port(map_reader& parent, const YAML::Node& n, const std::string& path,
     r.text("type", type, false);
     if (type == "af_xdp") {
         read_af_xdp(r, n, p);
+    } else if (type == "vde" || type == "vde_switch") {
+        read_vde_port(r, n, type, p);
+        p.device = vde_device(m.ports.size());
     } else {
         if (type != "dpdk") {
-            r.sink().at(r.child("type"), r.path_of("type"), fmt::format("'{}' is not a port type (dpdk, af_xdp)", type));
+            r.sink().at(r.child("type"), r.path_of("type"),
+                        fmt::format("'{}' is not a port type (dpdk, af_xdp, vde, vde_switch)", type));
         }
         refuse_keys(r, n, {"iface", "own", "steer", "drop"}, "this key is for ports of type: af_xdp");
+        refuse_keys(r, n, {"url", "vde_port"}, "this key is for ports of type: vde or vde_switch");
         r.text("device", p.device, true);
     }
     r.integer("queues", p.queues, 1, 64);
@@ -485,6 +538,27 @@ std::string port_label(const port& p, size_t i) {
     return fmt::format("ports[{}] '{}' (line {})", i, p.name, p.line);
 }
 
+void check_vde_port(const model& m, const port& p, const std::string& label, std::vector<std::string>& errors) {
+    if (!p.vde) {
+        return;
+    }
+    if (p.queues != 1) {
+        errors.push_back(fmt::format("{}: a VDE port has one queue (its I/O thread's ring), not {}", label, p.queues));
+    }
+    if (p.vde->switch_port && !m.vde_switch) {
+        errors.push_back(fmt::format("{}: a port of type vde_switch needs the vde_switch section (its socket's path)",
+                                     label));
+    }
+    if (p.vde->number) {
+        for (const auto& q : m.ports) {
+            if (&q != &p && q.vde && q.vde->number == p.vde->number && &q < &p) {
+                errors.push_back(fmt::format("{}: vde_port {} is already the number of port '{}'", label,
+                                             *p.vde->number, q.name));
+            }
+        }
+    }
+}
+
 void validate_ports(const model& m, std::vector<std::string>& errors) {
     static const std::regex name_rule{R"(^[A-Za-z0-9_.-]{1,32}$)"};
     std::map<std::string, size_t> names;
@@ -510,6 +584,7 @@ void validate_ports(const model& m, std::vector<std::string>& errors) {
                                          label));
         }
         check_bindings(p, label, errors);
+        check_vde_port(m, p, label, errors);
         if (p.xdp) {
             check_steering(p, label, errors);
             if (const auto [it, fresh] = ifaces.emplace(p.xdp->iface, i); !fresh) {
@@ -580,6 +655,7 @@ load_result load_string(std::string_view yaml_text, std::string_view source_name
         read_fdb(top, m.mac_table);
         read_control(top, m.control);
         read_vxlan(top, m);
+        read_vde_switch(top, m);
         if (!top.has("ports")) {
             sink.at(root, "ports", "required key is missing: list the switch's ports");
         }

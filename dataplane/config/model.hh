@@ -55,6 +55,20 @@ struct xdp_steering {
     std::vector<std::string> drop_udp;
 };
 
+// A port of `type: vde` (libvdeplug opens `url`) or `type: vde_switch` (a port of vxswitchd's
+// own VDE switch, bound to a client while one is connected). Frames cross through the VDE I/O
+// thread and a ring ethdev (vuos-bridge/, docs/vde.md); the port's device is that ethdev.
+struct vde_port {
+    std::string url;               // type: vde: "vde:///run/sw", "vxvde://239.1.2.3", "tap://vde0", ...
+    bool switch_port = false;      // type: vde_switch
+    std::optional<uint16_t> number; // type: vde_switch: the VDE port number a client asks for; empty: any client
+};
+
+// The ring ethdev of VDE port `port_index` (rte_eth_from_rings names it "net_ring_" + its name).
+inline std::string vde_device(size_t port_index) {
+    return "net_ring_vde" + std::to_string(port_index);
+}
+
 inline constexpr uint16_t c_tag_tpid = 0x8100;
 inline constexpr uint16_t s_tag_tpid = 0x88a8;
 
@@ -73,6 +87,7 @@ struct port {
     foreign_tpid_action foreign_tpid = foreign_tpid_action::payload;
     std::optional<uint16_t> mtu;          // set on the device when given; 1500 is assumed otherwise
     std::optional<xdp_steering> xdp;      // type: af_xdp (device is then made from xdp->iface)
+    std::optional<vde_port> vde;          // type: vde, vde_switch (device is then a ring ethdev)
     int line = 0;                         // where it was declared, for later messages
 };
 
@@ -131,12 +146,23 @@ struct vtep {
     int line = 0;
 };
 
+// vxswitchd as a VDE switch (docs/vde.md): `vde_plug vde://PATH`, qemu -nic vde,sock=PATH,
+// vdens and libvdestack connect to PATH/ctl; each client gets a port of type: vde_switch.
+struct vde_listener {
+    std::string path;             // the switch's directory (it holds the ctl socket and the data sockets)
+    std::string owner;            // user name or uid; empty: the daemon's own user
+    std::string group;            // group name or gid; empty: the daemon's own group
+    std::optional<uint16_t> mode; // permission bits of the sockets; empty: 0660
+    int line = 0;
+};
+
 struct model {
     dataplane dp;
     fdb mac_table;
     control_channel control;
     std::vector<port> ports;
     std::optional<vtep> vxlan; // this switch as a VXLAN VTEP
+    std::optional<vde_listener> vde_switch; // this switch as a VDE switch
 };
 
 } // namespace vx::config

@@ -18,6 +18,7 @@
 
 #include "config/port_vlans.hh"
 #include "config/vxlan.hh"
+#include "vuos-bridge/vde_bridge.hh"
 
 namespace vx {
 
@@ -74,6 +75,9 @@ fabric::fabric(const config::model& m, uint16_t workers) : _model(m) {
 
     auto snap = std::make_unique<snapshot>();
     snap->l2 = l2_tables::build(m);
+    if (vde::has_vde_ports(m)) {
+        _vde = std::make_unique<vde::bridge>(m, n_workers, _pool); // their ring ethdevs, before the ports
+    }
     for (const auto& p : m.ports) {
         if (p.xdp) {
             auto opened = open_af_xdp_port(p, n_workers, _pool);
@@ -104,6 +108,9 @@ fabric::fabric(const config::model& m, uint16_t workers) : _model(m) {
             _vteps->watch(w->vtep_events());
         }
         _vteps->send_through(_workers.front()->inject_ring());
+    }
+    if (_vde) {
+        _vde->start();
     }
 }
 
@@ -145,8 +152,12 @@ nlohmann::json fabric::destination(uint16_t port) const {
 }
 
 fabric::~fabric() {
+    if (_vde) {
+        _vde->stop();
+    }
     _workers.clear();
     _ports.clear();
+    _vde.reset(); // its rings, once their ethdevs are closed
     _macs.reset();
     _state.reset();
     rte_free(_rcu);
@@ -304,6 +315,9 @@ nlohmann::json fabric::state() const {
         }
     }
     json workers = json::array();
+        if (const auto v = _vde ? _vde->state_of(i) : std::nullopt) {
+            ports.back()["vde"] = *v;
+        }
     for (const auto& w : _workers) {
         json counters = json::object();
         for (size_t k = 0; k < worker_counter_count; ++k) {

@@ -30,6 +30,10 @@ struct rte_mempool;
 
 namespace vx {
 
+namespace vde {
+class bridge; // vuos-bridge/vde_bridge.hh
+}
+
 class fabric {
 public:
     // workers == 0 means: one worker that runs on the calling thread (run_check()).
@@ -96,6 +100,7 @@ private:
     std::unique_ptr<snapshot_holder> _state;
     std::unique_ptr<learner> _learner;
     std::unique_ptr<vtep_control> _vteps; // VXLAN's control plane; null without VXLAN
+    std::unique_ptr<vde::bridge> _vde; // the VDE ports' rings and I/O thread; null without VDE ports
     std::vector<std::unique_ptr<worker>> _workers;
     std::vector<unsigned> _worker_lcores;
 };

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+// vxswitchd's VDE switch served to real libvdeplug clients: vde_open("vde:///dir[N]") in this
+// process, answered by the bridge's I/O thread. A client is bound to the port it asks for or
+// to a free default port, frames cross both ways, a second client for a busy port and a
+// client sending garbage are refused, and a client that leaves frees its port.
+extern "C" { // libvdeplug.h declares C functions without saying so
+#include <libvdeplug.h>
+}
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "config/model.hh"
+#include "vde_ports.hh"
+#include "vuos-bridge/vde_bridge.hh"
+
+namespace vx::vde {
+namespace {
+
+using vx::testing::bytes;
+using vx::testing::frame;
+
+config::port slot(const std::string& name, std::optional<uint16_t> number, size_t index) {
+    config::port p;
+    p.name = name;
+    p.device = config::vde_device(index);
+    p.vde = config::vde_port{"", true, number};
+    return p;
+}
+
+template <class Pred>
+bool eventually(Pred pred) {
+    for (int i = 0; i < 400; ++i) { // pred is called until true, and once more never (it may consume)
+        if (pred()) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+}
+
+class vde_switch_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        vx::testing::start_eal();
+        dir = std::filesystem::temp_directory_path() / ("vxvde-test-" + std::to_string(::getpid()));
+        std::filesystem::remove_all(dir);
+        config::model m;
+        m.vde_switch = config::vde_listener{dir.string(), "", "", 0600, 1};
+        m.ports = {slot("numbered", 3, 0), slot("any", std::nullopt, 1)};
+        b = std::make_unique<bridge>(m, 1, vx::testing::test_pool());
+        numbered = testing::start_port(config::vde_device(0));
+        any = testing::start_port(config::vde_device(1));
+        b->start();
+    }
+    void TearDown() override {
+        b->stop();
+        testing::stop_port(numbered);
+        testing::stop_port(any);
+        b.reset();
+        std::filesystem::remove_all(dir);
+    }
+    VDECONN* plug(const std::string& suffix) {
+        std::string url = "vde://" + dir.string() + suffix;
+        std::string descr = "vde_switch_test";
+        return vde_open(url.data(), descr.data(), nullptr);
+    }
+
+    std::filesystem::path dir;
+    std::unique_ptr<bridge> b;
+    uint16_t numbered = 0;
+    uint16_t any = 0;
+};
+
+TEST_F(vde_switch_test, the_sockets_have_the_configured_mode) {
+    struct stat st {};
+    ASSERT_EQ(::stat((dir / "ctl").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISSOCK(st.st_mode));
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+TEST_F(vde_switch_test, a_client_gets_the_port_it_asks_for_and_frames_cross_both_ways) {
+    VDECONN* c = plug("[3]");
+    ASSERT_NE(c, nullptr) << "vde_open refused: " << std::strerror(errno);
+    ASSERT_TRUE(eventually([&] { return b->clients() == 1; }));
+    // libvdeplug adds who the client is to the description it is given.
+    EXPECT_TRUE(b->state_of(0)->at("peer").get<std::string>().starts_with("vde_switch_test user=")) << b->state_of(0)->dump();
+    EXPECT_EQ(b->state_of(1)->at("peer"), "");
+
+    const bytes in = frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:03");
+    ASSERT_EQ(vde_send(c, in.data(), in.size(), 0), static_cast<ssize_t>(in.size()));
+    std::array<rte_mbuf*, 4> got{};
+    uint16_t n = 0;
+    ASSERT_TRUE(eventually([&] { return (n = rte_eth_rx_burst(numbered, 0, got.data(), got.size())) != 0; }))
+        << b->state_of(0)->dump();
+    ASSERT_EQ(n, 1);
+    EXPECT_EQ(vx::testing::mbuf_bytes(got[0]), in);
+    rte_pktmbuf_free(got[0]);
+
+    const bytes out = frame("02:00:00:00:00:03", "02:00:00:00:00:09", {}, 0x0800, 1400);
+    testing::worker_sends(numbered, out);
+    bytes buf(2000);
+    ASSERT_EQ(vde_recv(c, buf.data(), buf.size(), 0), static_cast<ssize_t>(out.size()));
+    buf.resize(out.size());
+    EXPECT_EQ(buf, out);
+
+    EXPECT_EQ(plug("[3]"), nullptr) << "port 3 is taken";
+    VDECONN* other = plug("");
+    ASSERT_NE(other, nullptr) << "a client asking for no port gets a default one";
+    ASSERT_TRUE(eventually([&] { return b->clients() == 2; }));
+    EXPECT_EQ(plug(""), nullptr) << "no free port is left";
+
+    vde_close(c);
+    ASSERT_TRUE(eventually([&] { return b->clients() == 1; })) << "a client that leaves frees its port";
+    EXPECT_EQ(b->state_of(0)->at("peer"), "");
+    c = plug("[3]");
+    ASSERT_NE(c, nullptr) << "the port is free again";
+    ASSERT_TRUE(eventually([&] { return b->clients() == 2; }));
+    vde_close(c);
+    vde_close(other);
+    ASSERT_TRUE(eventually([&] { return b->clients() == 0; }));
+    // Our data sockets go with their clients: only ctl is left in the directory.
+    size_t files = 0;
+    for ([[maybe_unused]] const auto& f : std::filesystem::directory_iterator(dir)) {
+        ++files;
+    }
+    EXPECT_EQ(files, 1u);
+}
+
+TEST_F(vde_switch_test, a_client_sending_garbage_is_refused_and_costs_nothing_else) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, (dir / "ctl").c_str(), sizeof(a.sun_path) - 1);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)), 0);
+    const std::string junk(300, 'x');
+    ASSERT_EQ(::write(fd, junk.data(), junk.size()), static_cast<ssize_t>(junk.size()));
+    char c = 0;
+    // Closed with our bytes unread: EOF or a reset, never an answer.
+    EXPECT_LE(::read(fd, &c, 1), 0) << "the switch closes the connection";
+    ::close(fd);
+    EXPECT_EQ(b->clients(), 0u);
+    VDECONN* good = plug("");
+    ASSERT_NE(good, nullptr) << "the switch still serves";
+    vde_close(good);
+}
+
+} // namespace
+} // namespace vx::vde

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// What the VDE I/O thread counts per endpoint, on top of the port counters the workers keep
+// (the ring ethdev is an ordinary port to them). Written by the I/O thread only, read by the
+// control thread (state file, vxctl): relaxed atomics, a reader may be a few frames behind.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+namespace vx::vde {
+
+// One list: the enum and the names the state file prints come from it.
+#define VX_VDE_COUNTERS(X)                                                                     \
+    X(frames_in, "frames received from the VDE peer and handed to the workers")              \
+    X(frames_out, "frames the workers switched to this endpoint and the peer was sent")       \
+    X(in_ring_full, "received frames dropped: the workers' ring was full")                    \
+    X(in_no_mbuf, "receive rounds cut short: the packet pool was empty")                      \
+    X(in_oversize, "received frames dropped: larger than a packet buffer")                    \
+    X(in_discarded, "received datagrams dropped: shorter than an Ethernet header")            \
+    X(out_socket_full, "frames dropped: the peer's socket was full (never blocks)")           \
+    X(out_no_peer, "frames dropped: no VDE client is connected to this port")                 \
+    X(out_error, "frames dropped: the socket refused them (peer gone, too large)")
+
+enum class counter : uint8_t {
+#define VX_VDE_ENUM(name, help) name,
+    VX_VDE_COUNTERS(VX_VDE_ENUM)
+#undef VX_VDE_ENUM
+        count
+};
+
+inline constexpr size_t counter_count = static_cast<size_t>(counter::count);
+
+inline constexpr std::array<std::string_view, counter_count> counter_names{
+#define VX_VDE_NAME(name, help) #name,
+    VX_VDE_COUNTERS(VX_VDE_NAME)
+#undef VX_VDE_NAME
+};
+
+struct counters {
+    std::array<std::atomic<uint64_t>, counter_count> value{};
+
+    void add(counter c, uint64_t n) {
+        auto& v = value[static_cast<size_t>(c)];
+        v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); // one writer
+    }
+    uint64_t get(counter c) const { return value[static_cast<size_t>(c)].load(std::memory_order_relaxed); }
+};
+
+} // namespace vx::vde

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// vde_endpoint: one VDE port of the switch, seen by the workers as an ordinary DPDK port.
+//
+// The port is a net_ring ethdev (rte_eth_from_rings) over two rings:
+//   in:  I/O thread -> worker   (single producer, single consumer: the port's one RX queue)
+//   out: workers -> I/O thread  (every worker's TX queue is this same multi-producer ring)
+// so the poll-mode workers never make a system call for VDE traffic: the VDE I/O thread
+// (vde_bridge) moves frames between the rings and the endpoint's vde_link, a burst at a time,
+// into and out of mbufs of the switch's own pool. A full ring or a full socket drops, counted.
+//
+// The endpoint outlives its link: a port of vxswitchd's VDE switch keeps its ethdev, counters
+// and configuration while clients come and go (attach/detach, I/O thread only).
+
+#include <rte_mbuf.h>
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "vuos-bridge/vde_counters.hh"
+#include "vuos-bridge/vde_link.hh"
+
+struct rte_ring;
+struct rte_mempool;
+
+namespace vx::vde {
+
+class endpoint {
+public:
+    static constexpr uint16_t burst = 32;
+    static constexpr unsigned ring_size = 1024;
+
+    // Creates the rings and the ethdev config::vde_device(index) for port `index`, which the
+    // fabric then configures as any port (one RX queue, tx_queues TX queues). Throws.
+    endpoint(unsigned index, uint16_t tx_queues, rte_mempool* pool);
+    // The ethdev must be closed first; frees the frames still in the rings, then the rings.
+    ~endpoint();
+    endpoint(const endpoint&) = delete;
+    endpoint& operator=(const endpoint&) = delete;
+
+    // ---- I/O thread only ----
+    void attach(std::unique_ptr<vde_link> link);
+    void detach();
+    vde_link* link() const { return _link.get(); }
+    // Moves up to a burst each way; returns the frames moved.
+    unsigned pump();
+
+    // ---- any thread ----
+    const counters& stats() const { return _counters; }
+    // Who is connected ("" when nobody is).
+    std::string peer() const;
+
+private:
+    unsigned pump_in();
+    unsigned pump_out();
+
+    rte_mempool* _pool;
+    rte_ring* _in = nullptr;
+    rte_ring* _out = nullptr;
+    std::array<rte_mbuf*, burst> _spare{}; // empty buffers kept for the next receive
+    uint16_t _spare_count = 0;
+    std::unique_ptr<vde_link> _link;
+    counters _counters;
+    mutable std::mutex _peer_mutex; // the peer's name, read by the control thread
+    std::string _peer;
+};
+
+} // namespace vx::vde
