@@ -200,6 +200,27 @@ class switch:
             raise Fatal(f"vxswitchd {self.name} exited {self.proc.returncode} before forwarding")
         return False
 
+    def control(self, cmd, **args):
+        """One request on the daemon's control socket (docs/control-protocol.md); its result."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(self.control_socket)
+            s.sendall(json.dumps({"cmd": cmd, "args": args}).encode() + b"\n")
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise Fatal(f"vxswitchd {self.name} closed the control connection on {cmd}")
+                buf += chunk
+        reply = json.loads(buf)
+        if not reply.get("ok"):
+            raise Fatal(f"vxswitchd {self.name} refused {cmd}: {reply.get('error')}")
+        return reply["result"]
+
+    def counters(self):
+        """{port: {counter or drop reason: value}}, read live."""
+        return {p["name"]: {**p["counters"], **p["drops"]} for p in self.control("counters")["ports"]}
+
     def stop(self):
         """SIGINT, as an operator would; returns the exit status (None if it had to be killed)."""
         if self.proc is None or self.proc.poll() is not None:

@@ -27,8 +27,6 @@ by ARP on the underlay. Everything is proven with counts, never with how long it
      their state files have each remote MAC at its VTEP.
 """
 
-import json
-import socket
 import time
 
 import netns_lib
@@ -59,30 +57,9 @@ class three_vtep_lab(netns_lib.lab):
                     f"  vnis:\n    - {{ vni: {VNI}, vlan: 10, remotes: [{remotes}] }}\n")
         return path
 
-    def control(self, sw_name, cmd, **args):
-        """One request on switch sw_name's control socket; returns its result."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(10)
-            s.connect(self.switches[sw_name].control_socket)
-            s.sendall(json.dumps({"cmd": cmd, "args": args}).encode() + b"\n")
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    raise netns_lib.Fatal(f"{sw_name} closed the control connection on {cmd}")
-                buf += chunk
-        reply = json.loads(buf)
-        if not reply.get("ok"):
-            raise netns_lib.Fatal(f"{sw_name} refused {cmd}: {reply.get('error')}")
-        return reply["result"]
-
     def counters(self):
         """{(switch, port): {counter or drop reason: value}} of every port of both switches."""
-        out = {}
-        for sw in self.switches:
-            for p in self.control(sw, "counters")["ports"]:
-                out[(sw, p["name"])] = {**p["counters"], **p["drops"]}
-        return out
+        return {(sw.name, port): c for sw in self.switches.values() for port, c in sw.counters().items()}
 
 
 def kernel_vtep(lab):
@@ -181,7 +158,7 @@ def scenario(lab):
 
     print("# 2. learning converges")
     for sw, own in HOST_OF.items():
-        entries = {e["mac"].lower(): e for e in lab.control(sw, "mac.show")["entries"]}
+        entries = {e["mac"].lower(): e for e in lab.switches[sw].control("mac.show")["entries"]}
         check(entries.get(macs[own], {}).get("port") == own, f"{sw} learned {own} on its port: {entries.get(macs[own])}")
         # mac.show names a remote VTEP's destination by its number (remote_port_base + i) until
         # vxctl learns remote destinations; the state file (4.) says which VTEP each is.
