@@ -402,6 +402,13 @@ void fabric::reconfigure(const config::model& next, const config::change_plan& p
         _macs->remove(key_of(s, before));
     }
     _model = next;
+    // af_xdp ports steer the VLANs they carry unless told otherwise: the steering follows
+    // (after the tables, so the switch takes a VLAN before frames of it are sent its way).
+    for (size_t i = 0; i < _steering.size(); ++i) {
+        if (_steering[i] && next.ports[i].xdp) {
+            _steering[i]->apply(config::steer_rules_of(next.ports[i]));
+        }
+    }
     for (const auto& s : plan.statics_added) {
         const auto port = std::find_if(next.ports.begin(), next.ports.end(), [&](const auto& p) { return p.name == s.port; });
         if (!_macs->add_static(key_of(s, after), static_cast<uint16_t>(port - next.ports.begin()))) {

@@ -13,15 +13,16 @@
    work at once.
 2. A runtime change of vx_steer's VLAN map (VLAN 10 no longer steered) sends H's VLAN 10
    frames to the kernel instead (B gets nothing, the program counts them as pass), and
-   restoring it brings them back to the switch. The daemon's own API for this
-   (xdp_steer::apply) is unit-tested in dataplane/ports/xdp_steer_test.cc; here bpftool
-   writes the same map entry, from outside, the way a second writer would.
+   restoring it brings them back to the switch: first bpftool writes the map entry from
+   outside, then the daemon does, when `vxctl config apply` changes the VLANs fab carries
+   (its steered VLANs default to those, and follow them).
 3. The state file: the program's counters show both paths (redirect_vlan for the fabric
    frames, pass for the host's traffic), and the switch never saw the host's untagged frames
    (no untagged_on_trunk drop on 'fab').
 """
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -141,6 +142,14 @@ def vlan_map_of(lab, prog_id):
     raise netns_lib.Fatal(f"program {prog_id} has no vx_vlans map")
 
 
+def vxctl(lab):
+    """vxctl, built beside vxswitchd (build/ctl/vxctl for build/dataplane/vxswitchd)."""
+    path = os.path.join(os.path.dirname(lab.daemon), "..", "ctl", "vxctl")
+    if not os.access(path, os.X_OK):
+        raise netns_lib.Fatal(f"no vxctl at {path}")
+    return os.path.normpath(path)
+
+
 def set_vlan_action(lab, map_id, vid, action):
     key = vid.to_bytes(4, "little")
     value = action.to_bytes(4, "little")
@@ -193,6 +202,20 @@ def scenario(lab):
     set_vlan_action(lab, map_id, 10, 1)  # VX_ACT_STEER
     back = fabric_frames(lab, 20)
     check(back == 20, f"VLAN 10 steered again: B received {back} of 20")
+    print("# 2b. the same through the daemon: vxctl config apply moves fab to VLAN 20 and back")
+    sw = lab._switch()
+    with open(sw.config_file) as f:
+        running = f.read()
+    for vlans, expected in (("[20]", 0), ("[10]", 20)):
+        changed = os.path.join(lab.tmp, f"vlans{vlans.strip('[]')}.yaml")
+        with open(changed, "w") as f:
+            f.write(running.replace("iface: p-h, mode: trunk, vlans: [10]", f"iface: p-h, mode: trunk, vlans: {vlans}"))
+            # The daemon runs with --control-socket; the file must say the same to change nothing else.
+            f.write(f"control:\n  socket: {sw.control_socket}\n")
+        p = netns_lib.run(vxctl(lab), "-s", sw.control_socket, "config", "apply", changed, check=False)
+        check(p.returncode == 0, f"vxctl config apply: fab vlans {vlans} ({(p.stdout + p.stderr).strip()})")
+        got = fabric_frames(lab, 20)
+        check(got == expected, f"fab carries and steers vlans {vlans}: B received {got} of H's 20 VLAN 10 frames")
     check(lab.ping("h", IP_SW, count=2), "H still pings the kernel after the changes")
 
     print("# 3. counters show both paths")
@@ -203,15 +226,21 @@ def scenario(lab):
     print(f"     fab xdp: mode {xdp.get('xdp_mode')} rules '{xdp.get('rules')}' counters "
           f"{ {k: v for k, v in c.items() if v} }")
     check(xdp.get("xdp_mode") == "native", "state file: fab runs vx_steer in native mode")
-    check(c.get("redirect_vlan", 0) >= FABRIC_FRAMES + 20,
-          f"redirect_vlan counts the fabric frames ({c.get('redirect_vlan')} >= {FABRIC_FRAMES + 20})")
-    # TCP alone is over 100 segments; the 20 frames of step 2 passed too.
-    check(c.get("pass", 0) >= 100 + 20, f"pass counts the host's own traffic ({c.get('pass')} >= 120)")
+    steered = FABRIC_FRAMES + 20 + 20  # steps 1, 2 and 2b
+    check(c.get("redirect_vlan", 0) >= steered,
+          f"redirect_vlan counts the fabric frames ({c.get('redirect_vlan')} >= {steered})")
+    # TCP alone is over 100 segments; 20 frames of step 2 and 20 of step 2b passed too.
+    check(c.get("pass", 0) >= 100 + 40, f"pass counts the host's own traffic ({c.get('pass')} >= 140)")
     check(c.get("no_socket", 0) == 0, "no steered frame lacked a socket")
-    check(fab["counters"]["rx_packets"] >= FABRIC_FRAMES + 20,
+    check(fab["counters"]["rx_packets"] >= steered,
           f"port fab received the steered frames ({fab['counters']['rx_packets']})")
     check(fab["drops"].get("untagged_on_trunk", 0) == 0,
           "the switch saw none of the host's untagged frames (no untagged_on_trunk drop)")
+    # Had the steering not followed fab's VLANs in 2b, the switch would have dropped the VLAN 10
+    # frames itself (B would have received none either way).
+    check(fab["drops"].get("vlan_not_allowed", 0) == 0,
+          "while fab carried VLAN 20 only, its VLAN 10 frames went to the kernel, not to the switch "
+          f"(vlan_not_allowed {fab['drops'].get('vlan_not_allowed')})")
 
 
 if __name__ == "__main__":
