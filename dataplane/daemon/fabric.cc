@@ -184,8 +184,10 @@ void fabric::describe() const {
                  VXSWITCH_VERSION, _workers.size(), _ports.size(), _macs->capacity());
     for (size_t i = 0; i < _ports.size(); ++i) {
         const auto& p = _model.ports[i];
+        const bool underlay = _model.vxlan && _model.vxlan->underlay == p.name; // carries no VLAN
         spdlog::info("  port {:<10} {:<12} {} ({}, mtu {})", p.name, _ports[i]->driver(), p.device,
-                     config::describe_vlans(p), p.mtu.value_or(config::default_mtu));
+                     underlay ? std::string("vxlan underlay") : config::describe_vlans(p),
+                     p.mtu.value_or(config::default_mtu));
     }
     for (const auto& w : _workers) {
         std::vector<std::string> q;

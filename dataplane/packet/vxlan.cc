@@ -63,8 +63,50 @@ mac_addr group_mac(const ip_address& group) {
     return {{0x33, 0x33, group.bytes[12], group.bytes[13], group.bytes[14], group.bytes[15]}};
 }
 
-uint16_t source_port(const uint8_t* inner) {
-    const uint32_t h = rte_hash_crc(inner, ether_header_len, 0x5678'1234);
+namespace {
+constexpr uint16_t ethertype_ipv4 = 0x0800;
+constexpr uint16_t ethertype_ipv6 = 0x86dd;
+
+uint32_t load_u32(const uint8_t* p) {
+    uint32_t v = 0;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+bool has_ports(uint8_t protocol) {
+    return protocol == IPPROTO_TCP || protocol == IPPROTO_UDP || protocol == IPPROTO_SCTP;
+}
+
+// The flow hash's L3/L4 part: addresses, protocol and ports, where the frame has them.
+uint32_t hash_ip_flow(const uint8_t* inner, uint32_t len, uint32_t h) {
+    if (len < ether_header_len) {
+        return h;
+    }
+    const uint8_t* ip = inner + ether_header_len;
+    const uint32_t ip_len = len - ether_header_len;
+    const uint16_t ethertype = static_cast<uint16_t>(inner[12] << 8 | inner[13]);
+    if (ethertype == ethertype_ipv4 && ip_len >= 20 && (ip[0] >> 4) == 4) {
+        const uint32_t header_len = (ip[0] & 0x0fu) * 4u;
+        const uint8_t protocol = ip[9];
+        h = rte_hash_crc(ip + 12, 8, rte_hash_crc_1byte(protocol, h)); // source, destination
+        const bool first_fragment_only = (((ip[6] & 0x1fu) << 8) | ip[7]) == 0 && (ip[6] & 0x20u) == 0;
+        if (has_ports(protocol) && first_fragment_only && header_len >= 20 && ip_len >= header_len + 4) {
+            h = rte_hash_crc_4byte(load_u32(ip + header_len), h);
+        }
+    } else if (ethertype == ethertype_ipv6 && ip_len >= 40) {
+        const uint8_t next_header = ip[6];
+        h = rte_hash_crc(ip + 8, 32, rte_hash_crc_1byte(next_header, h));
+        if (has_ports(next_header) && ip_len >= 44) {
+            h = rte_hash_crc_4byte(load_u32(ip + 40), h);
+        }
+    }
+    return h;
+}
+} // namespace
+
+uint16_t source_port(const uint8_t* inner, uint32_t len) {
+    uint32_t h = rte_hash_crc(inner, ether_header_len, 0x5678'1234);
+    h = hash_ip_flow(inner, len, h);
     // Fold the high bits in: a CRC's low bits alone vary too little between close MACs.
     return static_cast<uint16_t>(0xc000 | ((h ^ (h >> 16)) & 0x3fff));
 }

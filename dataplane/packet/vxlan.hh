@@ -89,9 +89,12 @@ struct outer_template {
     uint16_t overhead() const { return dst_ip.is_v4() ? ipv4_overhead : ipv6_overhead; }
 };
 
-// The outer UDP source port for an inner frame: its first 14 bytes (MACs, EtherType) hashed,
-// folded into 49152..65535 (RFC 7348: "the dynamic/private port range").
-uint16_t source_port(const uint8_t* inner);
+// The outer UDP source port for an untagged inner frame of `len` bytes, folded into
+// 49152..65535 (RFC 7348: "the dynamic/private port range"). It hashes the Ethernet header and,
+// when the frame is IPv4 or IPv6, the IP addresses and protocol, plus the TCP/UDP/SCTP ports
+// of an unfragmented IPv4 packet or of an IPv6 packet without extension headers: the flows
+// between two hosts (one MAC pair, say a router's) then spread over underlay ECMP paths.
+uint16_t source_port(const uint8_t* inner, uint32_t len);
 
 // Writes the outer headers at `out`, which must be followed in memory by the inner frame of
 // `inner_len` bytes (the IPv6 UDP checksum covers it). Writes t.overhead() bytes.

@@ -96,19 +96,59 @@ TEST(vxlan_encap, source_port_is_dynamic_and_follows_the_inner_flow) {
     const bytes a = inner_frame();
     bytes b = a;
     b[5] ^= 1; // another destination MAC
-    const uint16_t pa = vxlan::source_port(a.data());
+    const uint16_t pa = vxlan::source_port(a.data(), static_cast<uint32_t>(a.size()));
     EXPECT_GE(pa, 49152);
-    EXPECT_EQ(pa, vxlan::source_port(a.data())) << "one flow, one port (one ECMP path)";
-    EXPECT_NE(pa, vxlan::source_port(b.data())) << "another flow, another port";
+    EXPECT_EQ(pa, vxlan::source_port(a.data(), static_cast<uint32_t>(a.size()))) << "one flow, one port (one ECMP path)";
+    EXPECT_NE(pa, vxlan::source_port(b.data(), static_cast<uint32_t>(b.size()))) << "another flow, another port";
     // Over many flows the ports spread: no more than a handful of collisions in 256.
     std::vector<uint16_t> ports;
     for (int i = 0; i < 256; ++i) {
         b[11] = static_cast<uint8_t>(i);
-        ports.push_back(vxlan::source_port(b.data()));
+        ports.push_back(vxlan::source_port(b.data(), static_cast<uint32_t>(b.size())));
         EXPECT_GE(ports.back(), 49152);
     }
     std::sort(ports.begin(), ports.end());
     EXPECT_GT(std::unique(ports.begin(), ports.end()) - ports.begin(), 240);
+}
+
+// scapy: Ether(dst='02:00:00:00:00:0a', src='02:00:00:00:00:0b')/IP(src='10.0.0.1',
+//   dst='10.0.0.2')/UDP(sport=1000, dport=2000)/b'x' 
+constexpr std::string_view inner_udp4 = "02000000000a02000000000b08004500001d000100004011"
+                                        "66cd0a0000010a00000203e807d00009682178";
+// scapy: Ether(...)/IPv6(src='2001:db8::1', dst='2001:db8::2')/TCP(sport=1000, dport=2000)
+constexpr std::string_view inner_tcp6 = "02000000000a02000000000b86dd6000000000140640"
+                                        "20010db800000000000000000000000120010db8000000000000000000000002"
+                                        "03e807d000000000000000005002200028b60000";
+
+uint16_t port_of(const bytes& frame) {
+    return vxlan::source_port(frame.data(), static_cast<uint32_t>(frame.size()));
+}
+
+TEST(vxlan_encap, source_port_follows_the_inner_ip_flow) {
+    for (const auto hex : {inner_udp4, inner_tcp6}) {
+        const bytes f = from_hex(hex);
+        const bool v4 = f.at(12) == 0x08;
+        const size_t l4 = v4 ? 34 : 54;
+        ASSERT_GE(f.size(), l4 + 4) << "a whole L4 port pair";
+        const size_t addr = v4 ? 29 : 37; // a byte of the source address
+        bytes other_port = f;
+        other_port.at(l4 + 1) ^= 1; // another source port, the same hosts
+        bytes other_host = f;
+        other_host.at(addr) ^= 1;
+        bytes payload = f;
+        payload.back() ^= 1;
+        EXPECT_NE(port_of(f), port_of(other_port)) << (v4 ? "IPv4" : "IPv6") << ": the L4 ports are hashed";
+        EXPECT_NE(port_of(f), port_of(other_host)) << (v4 ? "IPv4" : "IPv6") << ": the addresses are hashed";
+        EXPECT_EQ(port_of(f), port_of(payload)) << "the payload is not";
+        bytes truncated(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(l4 + 2));
+        EXPECT_GE(port_of(truncated), 49152) << "a frame cut in its L4 header still gets a port";
+    }
+    // An IPv4 fragment after the first has no ports: all fragments of a packet take one path.
+    bytes later_fragment = from_hex(inner_udp4);
+    later_fragment.at(21) = 0x10; // fragment offset 16 (x 8 bytes)
+    bytes other_port = later_fragment;
+    other_port.at(35) ^= 1;
+    EXPECT_EQ(port_of(later_fragment), port_of(other_port)) << "no ports read in a non-first fragment";
 }
 
 TEST(vxlan_encap, group_macs) {
