@@ -315,11 +315,11 @@ nlohmann::json fabric::state() const {
         if (_steering[i]) {
             ports.back()["xdp"] = _steering[i]->state();
         }
-    }
-    json workers = json::array();
         if (const auto v = _vde ? _vde->state_of(i) : std::nullopt) {
             ports.back()["vde"] = *v;
         }
+    }
+    json workers = json::array();
     for (const auto& w : _workers) {
         json counters = json::object();
         for (size_t k = 0; k < worker_counter_count; ++k) {
