@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// vxctl's command groups, one file each (show.cc, mac.cc, counters.cc, config.cc, port.cc). Each adds
+// vxctl's command groups, one file each (show.cc, mac.cc, counters.cc, config.cc, port.cc,
+// capture.cc). Each adds
 // its CLI11 subcommands to the app; their callbacks send one request through the context and
 // print the result: as a table, or with --json as the daemon's raw result.
 
@@ -34,6 +35,7 @@ void add_mac_commands(CLI::App& app, context& ctx);
 void add_counter_commands(CLI::App& app, context& ctx);
 void add_config_commands(CLI::App& app, context& ctx);
 void add_port_commands(CLI::App& app, context& ctx);
+void add_capture_commands(CLI::App& app, context& ctx);
 
 // What a runtime change did (port set, config apply): one line per change, then warnings.
 void print_change(const nlohmann::json& result);

@@ -650,13 +650,43 @@ TESTS = [
 ]
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(doc: str) -> argparse.Namespace:
+    """The command line every end-to-end test of ctl/tests takes."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vxswitchd", required=True)
     ap.add_argument("--vxctl", required=True)
     ap.add_argument("-k", help="run only the tests whose name contains this (plus the daemon set-up)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def run_tests(tests: list, only: str | None, *with_args) -> int:
+    """Runs each test (those whose name contains `only`) with `with_args`; returns the failures."""
+    failures = 0
+    for t in tests:
+        if only and only not in t.__name__:
+            continue
+        try:
+            t(*with_args)
+            print(f"ok    {t.__name__}")
+        except Exception:
+            failures += 1
+            print(f"FAIL  {t.__name__}\n{traceback.format_exc()}")
+    return failures
+
+
+def finish(failures: int, keep: bool, tmp: str) -> int:
+    """Keeps the files of a failed run, says how it went; the exit status."""
+    if failures or keep:
+        print(f"daemon log and files kept in {tmp}")
+    else:
+        shutil.rmtree(tmp)
+    print(f"{failures} failed" if failures else "all passed")
+    return 1 if failures else 0
+
+
+def main() -> int:
+    args = arguments(__doc__)
     if os.geteuid() != 0:
         print("SKIP: needs root (DPDK ports, setpriv)")
         return SKIP
@@ -671,23 +701,10 @@ def main() -> int:
     failures = 0
     try:
         d.wait_serving(h.sock)
-        for t in TESTS:
-            if args.k and args.k not in t.__name__:
-                continue
-            try:
-                t(h, d)
-                print(f"ok    {t.__name__}")
-            except Exception:
-                failures += 1
-                print(f"FAIL  {t.__name__}\n{traceback.format_exc()}")
+        failures = run_tests(TESTS, args.k, h, d)
     finally:
         d.stop()
-        if failures or args.keep:
-            print(f"daemon log and files kept in {tmp}")
-        else:
-            shutil.rmtree(tmp)
-    print(f"{failures} failed" if failures else "all passed")
-    return 1 if failures else 0
+    return finish(failures, args.keep, tmp)
 
 
 if __name__ == "__main__":

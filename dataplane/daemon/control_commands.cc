@@ -222,12 +222,19 @@ const std::vector<commands::entry>& commands::table() {
         {"port.set", &commands::port_set, "port, set, dry_run?",
          "change a port's configuration keys (mode, vlan, vlans, native_vlan, translate, s_vlan, c_vlans, tpid, "
          "foreign_tpid, mtu; null removes a key)"},
+        {"capture.start", &commands::capture_start, "port, rx?, tx?, drops?, count?",
+         "start copying a port's frames (received, sent, dropped with their reason); one capture at a time"},
+        {"capture.read", &commands::capture_read, "session, max?",
+         "the frames captured since the last read (hex), oldest first; done once count frames were read"},
+        {"capture.stop", &commands::capture_stop, "session", "end the capture; its totals"},
     };
     return t;
 }
 
 commands::commands(fabric& f, config::model running, const daemon_info& info)
     : _fabric(f), _running(std::move(running)), _info(info) {}
+
+commands::~commands() = default;
 
 json commands::execute(const ctl::request& r) {
     const auto& t = table();

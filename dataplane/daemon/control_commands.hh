@@ -24,6 +24,7 @@
 #include "counters/counters.hh"
 #include "ctl/protocol.hh"
 #include "daemon/control_server.hh"
+#include "observe/capture.hh"
 
 namespace vx {
 class fabric;
@@ -44,8 +45,15 @@ public:
     // configuration (static MACs, today) keep it up to date for `config dump`.
     commands(fabric& f, config::model running, const daemon_info& info);
 
+    ~commands();
+    commands(const commands&) = delete;
+    commands& operator=(const commands&) = delete;
+
     // Control thread only. Throws ctl::request_error naming what is wrong.
     nlohmann::json execute(const ctl::request& r);
+    // Control thread, every round: moves captured frames out of the workers' rings and ends
+    // a capture nobody has read for a while (its vxctl went away).
+    void tick();
 
 private:
     struct counter_baseline {
@@ -69,6 +77,10 @@ private:
     nlohmann::json config_dump(ctl::arg_reader& a);
     nlohmann::json config_apply(ctl::arg_reader& a);
     nlohmann::json port_set(ctl::arg_reader& a);
+    // daemon/control_observe.cc
+    nlohmann::json capture_start(ctl::arg_reader& a);
+    nlohmann::json capture_read(ctl::arg_reader& a);
+    nlohmann::json capture_stop(ctl::arg_reader& a);
 
     // Where port.set and config.apply meet: `loaded` is the new configuration as the loader
     // read it; it is validated whole, diffed with the running one and applied (or, with
@@ -100,6 +112,22 @@ private:
     config::model _running;
     daemon_info _info;
     counter_baseline _baseline;
+
+    // The running capture (one at a time), and what it needs to hand frames to vxctl.
+    struct capture_run {
+        std::unique_ptr<capture_session> session;
+        uint32_t id = 0;
+        uint64_t limit = 0;     // frames to deliver, 0: until stopped
+        uint64_t delivered = 0;
+        std::chrono::steady_clock::time_point last_read;
+        int64_t anchor_ns = 0;  // wall clock (ns since the epoch) at anchor_tsc
+        uint64_t anchor_tsc = 0;
+    };
+    nlohmann::json end_capture(); // the ended capture's totals
+    capture_session& capture_of(ctl::arg_reader& a);
+    capture_pool _capture_pool;
+    capture_run _capture;
+    uint32_t _capture_ids = 0;
 };
 
 // The control channel as the daemon runs it: the commands, the inbox that carries them to
@@ -113,7 +141,10 @@ public:
     service& operator=(const service&) = delete;
 
     // For fabric::run, on the control thread: runs the commands waiting.
-    size_t run_pending() { return _inbox.run_pending(); }
+    size_t run_pending() {
+        _commands.tick();
+        return _inbox.run_pending();
+    }
 
 private:
     std::string handle(std::string_view line);

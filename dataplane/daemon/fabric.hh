@@ -74,6 +74,9 @@ public:
     // keeps its single writer.
     fdb& macs() { return *_macs; }
     uint32_t now_s() const { return _clock.now_s(); }
+    // The workers' RCU variable: a grace period on it means no worker still holds what was
+    // handed to it before (vxctl capture and trace arm and disarm the workers with it).
+    rte_rcu_qsbr* rcu() const { return _rcu; }
     // Applies a validated change while the workers forward (config/diff.hh says what may
     // change): sets changed MTUs, publishes tables built from `next` with every domain at its
     // index, waits one RCU grace period, then drops the MAC entries the change made wrong.

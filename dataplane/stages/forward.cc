@@ -3,6 +3,8 @@
 
 #include <rte_mbuf.h>
 
+#include "observe/capture.hh"
+
 #include "stages/vlan_egress.hh"
 #include "stages/vxlan_encap.hh"
 
@@ -26,6 +28,9 @@ bool emit(rte_mbuf* m, const l2_header& h, uint16_t bd, uint16_t port, worker_ct
         why = drop_reason::egress_no_headroom;
     }
     w.port(port).drop(*why);
+    if (w.capture != nullptr) [[unlikely]] {
+        w.capture->dropped_on_egress(port, m, *why);
+    }
     rte_pktmbuf_free(m);
     return false;
 }
@@ -103,6 +108,9 @@ void forward::free_drops(burst& b, worker_ctx& w) {
         }
     }
     if (n != 0) {
+        if (w.capture != nullptr) [[unlikely]] {
+            w.capture->dropped(b);
+        }
         rte_pktmbuf_free_bulk(dropped.data(), n);
     }
 }

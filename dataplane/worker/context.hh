@@ -17,6 +17,7 @@ struct rte_ring;
 namespace vx {
 
 class fdb;
+class capture_tap;
 
 struct worker_ctx {
     const snapshot* state = nullptr;
@@ -27,6 +28,7 @@ struct worker_ctx {
     uint32_t now_s = 0;
     worker_counter_block* counters = nullptr;
     egress_queues* egress = nullptr;
+    capture_tap* capture = nullptr; // null unless `vxctl capture` runs (observe/capture.hh)
 
     port_counter_block& port(uint16_t index) const { return counters->ports[index]; }
 };

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "counters/counters.hh"
+#include "observe/capture.hh"
 #include "packet/burst.hh"
 
 namespace vx {
@@ -22,6 +23,8 @@ namespace vx {
 class egress_queues {
 public:
     void set_tx_queue(uint16_t queue) { _tx_queue = queue; }
+    // The running capture's tap, or null: set by the worker once per round.
+    void observe(capture_tap* tap) { _capture = tap; }
 
     void push(uint16_t port, uint16_t device, rte_mbuf* m, worker_counter_block& c) {
         auto& q = _queues[port];
@@ -62,7 +65,14 @@ private:
         for (uint16_t i = 0; i < q.count; ++i) {
             bytes += rte_pktmbuf_pkt_len(q.pkts[i]);
         }
+        capture_tap::held copies;
+        if (_capture != nullptr) [[unlikely]] {
+            copies = _capture->hold_sent(port, q.pkts.data(), q.count);
+        }
         const uint16_t sent = rte_eth_tx_burst(q.device, _tx_queue, q.pkts.data(), q.count);
+        if (_capture != nullptr) [[unlikely]] {
+            _capture->file_sent(port, copies, sent);
+        }
         for (uint16_t i = sent; i < q.count; ++i) {
             bytes -= rte_pktmbuf_pkt_len(q.pkts[i]);
         }
@@ -80,6 +90,7 @@ private:
     std::array<uint16_t, max_ports> _pending{};
     uint16_t _pending_count = 0;
     uint16_t _tx_queue = 0;
+    capture_tap* _capture = nullptr;
 };
 
 } // namespace vx

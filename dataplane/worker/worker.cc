@@ -59,7 +59,9 @@ void worker::send_injected(const snapshot& state) {
 uint32_t worker::poll_once(uint16_t burst_size) {
     const snapshot& state = _shared.state->current();
     worker_ctx ctx{&state,       _shared.macs,          _learn_ring,     _vtep_events,
-                   _shared.pool, _shared.clock->now_s(), _counters.get(), _egress.get()};
+                   _shared.pool, _shared.clock->now_s(), _counters.get(), _egress.get(),
+                   _capture.load(std::memory_order_acquire)};
+    _egress->observe(ctx.capture);
     if (state.vxlan.enabled()) {
         send_injected(state);
         _egress->flush(*_counters);
@@ -73,6 +75,9 @@ uint32_t worker::poll_once(uint16_t burst_size) {
         }
         b.ingress = q.port;
         received += b.count;
+        if (ctx.capture != nullptr) [[unlikely]] {
+            ctx.capture->received(b);
+        }
         if (q.port == state.vxlan.underlay) {
             _underlay_pipeline.run(b, ctx);
         } else {

@@ -64,6 +64,9 @@ public:
     rte_ring* inject_ring() const { return _inject; }
     const std::vector<rx_queue>& queues() const { return _queues; }
     const worker_counter_block& counters() const { return *_counters; }
+    // Control thread: arms (or, with null, disarms) a capture on this worker. The worker sees
+    // it from its next round; after a disarm, the tap may be freed after an RCU grace period.
+    void observe(capture_tap* tap) { _capture.store(tap, std::memory_order_release); }
 
 private:
     rte_ring* make_ring(const std::string& name, unsigned element_size, unsigned size) const;
@@ -80,6 +83,7 @@ private:
     std::unique_ptr<burst> _burst;
     l2_pipeline _pipeline;
     underlay_pipeline _underlay_pipeline;
+    std::atomic<capture_tap*> _capture{nullptr};
 };
 
 } // namespace vx
