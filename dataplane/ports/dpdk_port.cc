@@ -112,9 +112,9 @@ rte_mempool* create_umem_pool(uint32_t buffers, unsigned cache) {
         throw std::runtime_error(fmt::format("cannot create a pool of {} packet buffers: {}", buffers,
                                              rte_strerror(rte_errno)));
     }
-    const auto fail = [mp](const std::string& what) {
+    const auto fail = [mp, buffers](const std::string& what) {
         rte_mempool_free(mp);
-        return std::runtime_error(fmt::format("packet pool of {} buffers for net_af_xdp: {}", mp->size, what));
+        return std::runtime_error(fmt::format("packet pool of {} buffers for net_af_xdp: {}", buffers, what));
     };
     if (const int rc = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), nullptr); rc != 0) {
         throw fail(rte_strerror(-rc));
@@ -126,9 +126,10 @@ rte_mempool* create_umem_pool(uint32_t buffers, unsigned cache) {
         throw fail(fmt::format("cannot reserve {} MiB: {} (raise memory_mb?)",
                                size_t{buffers} * umem_object_size >> 20, rte_strerror(rte_errno)));
     }
+    // From here the pool owns the memory zone and frees it with itself (free_memzone). When
+    // populating fails early the zone may stay reserved: the daemon exits on that error anyway.
     if (rte_mempool_populate_virt(mp, static_cast<char*>(mz->addr), mz->len, umem_object_size, free_memzone,
                                   const_cast<rte_memzone*>(mz)) != static_cast<int>(buffers)) {
-        rte_memzone_free(mz);
         throw fail("cannot place the buffers in their memory");
     }
     rte_mempool_obj_iter(mp, rte_pktmbuf_init, nullptr);
