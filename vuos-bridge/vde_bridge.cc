@@ -33,7 +33,8 @@ bool has_vde_ports(const config::model& m) {
 }
 
 bridge::bridge(const config::model& m, uint16_t tx_queues, rte_mempool* pool)
-    : _ports(m.ports), _listener_cfg(m.vde_switch), _endpoints(m.ports.size()) {
+    : _ports(m.ports), _listener_cfg(m.vde_switch), _endpoints(m.ports.size()),
+      _departed(std::make_unique<std::atomic<bool>[]>(m.ports.size())) {
     for (size_t i = 0; i < m.ports.size(); ++i) {
         const auto& p = m.ports[i];
         if (!p.vde) {
@@ -255,6 +256,8 @@ void bridge::release(slot& s, const char* why) {
     s.stream = -1;
     s.data_path.clear();
     _clients.fetch_sub(1, std::memory_order_relaxed);
+    _departed[s.port].store(true, std::memory_order_relaxed);
+    _any_departed.store(true, std::memory_order_release);
 }
 
 std::optional<nlohmann::json> bridge::state_of(size_t port) const {

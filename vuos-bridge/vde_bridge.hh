@@ -61,6 +61,20 @@ public:
     std::optional<nlohmann::json> state_of(size_t port) const;
     // Clients bound to the switch's ports now.
     size_t clients() const { return _clients.load(std::memory_order_relaxed); }
+    // Calls f(model port) for each port whose client left since the last call, so that the
+    // control thread (the MAC table's writer) flushes what was learned there: traffic must
+    // not go to an empty slot until the MACs age out.
+    template <typename F>
+    void take_departed(F&& f) {
+        if (!_any_departed.exchange(false, std::memory_order_acquire)) {
+            return;
+        }
+        for (size_t port = 0; port < _ports.size(); ++port) {
+            if (_departed[port].exchange(false, std::memory_order_relaxed)) {
+                f(port);
+            }
+        }
+    }
 
 private:
     struct slot {
@@ -91,6 +105,8 @@ private:
     std::unique_ptr<switch_socket> _socket;
     std::vector<handshake> _handshakes;
     std::atomic<size_t> _clients{0};
+    std::unique_ptr<std::atomic<bool>[]> _departed; // by model port: its client left (release)
+    std::atomic<bool> _any_departed{false};
     unsigned _busy_rounds = 0; // rounds that moved frames, for serve_every
     std::atomic<bool> _stop{false};
     std::thread _thread;

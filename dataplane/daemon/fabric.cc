@@ -135,6 +135,13 @@ void fabric::start_vxlan(const config::model& m, snapshot& snap) {
 
 size_t fabric::control_round() {
     size_t events = _learner->drain();
+    if (_vde) {
+        _vde->take_departed([&](size_t port) {
+            const size_t n = _macs->flush(static_cast<int>(port));
+            spdlog::info("port '{}': its VDE client left: {} learned MACs flushed", _model.ports[port].name, n);
+            events += n;
+        });
+    }
     if (_vteps) {
         events += _vteps->drain();
         _vteps->tick();

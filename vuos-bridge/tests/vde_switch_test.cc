@@ -17,6 +17,7 @@ extern "C" { // libvdeplug.h declares C functions without saying so
 #include <chrono>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "config/model.hh"
 #include "vde_ports.hh"
@@ -135,6 +136,30 @@ TEST_F(vde_switch_test, a_client_gets_the_port_it_asks_for_and_frames_cross_both
         ++files;
     }
     EXPECT_EQ(files, 1u);
+}
+
+// The fabric flushes the MACs learned on a port whose client left (take_departed, called by
+// its control thread): each departure is reported once, for its own port only.
+TEST_F(vde_switch_test, a_client_that_leaves_is_reported_once_for_its_port) {
+    std::vector<size_t> departed;
+    const auto take = [&] {
+        b->take_departed([&](size_t port) { departed.push_back(port); });
+        return !departed.empty();
+    };
+    VDECONN* stays = plug("[3]");
+    VDECONN* leaves = plug("");
+    ASSERT_NE(stays, nullptr);
+    ASSERT_NE(leaves, nullptr);
+    ASSERT_TRUE(eventually([&] { return b->clients() == 2; }));
+    EXPECT_FALSE(take()) << "nobody left yet";
+    vde_close(leaves);
+    ASSERT_TRUE(eventually(take)) << "the port of the client that left is reported";
+    EXPECT_EQ(departed, std::vector<size_t>{1});
+    departed.clear();
+    EXPECT_FALSE(take()) << "a departure is reported once";
+    vde_close(stays);
+    ASSERT_TRUE(eventually(take));
+    EXPECT_EQ(departed, std::vector<size_t>{0});
 }
 
 TEST_F(vde_switch_test, a_client_sending_garbage_is_refused_and_costs_nothing_else) {
