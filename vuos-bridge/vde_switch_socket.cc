@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "vuos-bridge/vde_switch_socket.hh"
 
+#include "daemon/unix_socket.hh"
+
 #include <grp.h>
 #include <pwd.h>
 #include <sys/socket.h>
@@ -24,14 +26,7 @@ std::runtime_error system_error(const std::string& what, int err = errno) {
 }
 
 sockaddr_un address_of(const std::string& path) {
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(a.sun_path)) {
-        throw std::runtime_error(fmt::format("vde_switch: socket path {} is longer than {} bytes", path,
-                                             sizeof(a.sun_path) - 1));
-    }
-    std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
-    return a;
+    return unix_socket::address_of(path, "vde_switch: socket");
 }
 
 // A name or a number, as chown(1) takes them; empty: `fallback`.
@@ -58,27 +53,6 @@ void own(const std::string& path, uid_t owner, gid_t group, mode_t mode) {
     }
 }
 
-// A ctl a dead switch left is removed; one that a live switch answers on is not.
-void remove_stale(const std::string& path) {
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) {
-        return;
-    }
-    if (!S_ISSOCK(st.st_mode)) {
-        throw std::runtime_error(fmt::format("vde_switch: {} exists and is not a socket", path));
-    }
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const auto a = address_of(path);
-    const bool live = fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) == 0;
-    if (fd >= 0) {
-        ::close(fd);
-    }
-    if (live) {
-        throw std::runtime_error(fmt::format("vde_switch: a switch already answers on {}", path));
-    }
-    ::unlink(path.c_str());
-}
-
 } // namespace
 
 switch_socket::switch_socket(const config::vde_listener& cfg)
@@ -98,7 +72,7 @@ switch_socket::switch_socket(const config::vde_listener& cfg)
     // r and w of the sockets' mode become rwx on the directory (clients create files there).
     const mode_t dir_mode = 0700 | ((_mode & 0060) != 0 ? 0070 : 0) | ((_mode & 0006) != 0 ? 0007 : 0);
     own(_dir, _owner, _group, dir_mode);
-    remove_stale(_ctl);
+    unix_socket::remove_stale(_ctl, "vde_switch: socket"); // a ctl that a dead switch left
     _fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (_fd < 0) {
         throw system_error("vde_switch: socket()");

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ctl/protocol.hh"
+#include "daemon/unix_socket.hh"
 
 namespace vx::control {
 
@@ -177,33 +178,12 @@ void ensure_directory(const socket_access& a) {
     }
 }
 
-// A socket file left by a daemon that died is removed; one a live daemon answers on is not.
-void remove_stale(const std::string& path) {
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) {
-        return;
-    }
-    if (!S_ISSOCK(st.st_mode)) {
-        throw std::runtime_error(fmt::format("control socket {}: the path exists and is not a socket", path));
-    }
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const auto addr = address_of(path);
-    const bool live = fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
-    if (fd >= 0) {
-        ::close(fd);
-    }
-    if (live) {
-        throw std::runtime_error(fmt::format("control socket {}: another vxswitchd is serving it", path));
-    }
-    ::unlink(path.c_str());
-}
-
 // Bound, owned and moded before listen(): until then a connect() is refused, so there is no
 // moment when the socket is open with the wrong permissions.
 int make_listener(const socket_access& a, ino_t& inode) {
     const auto addr = address_of(a.path);
     ensure_directory(a);
-    remove_stale(a.path);
+    unix_socket::remove_stale(a.path, "control socket"); // one a daemon that died left
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         throw system_error("control socket: socket()");
