@@ -98,11 +98,13 @@ public:
             rte_mbuf* m = mbufs[tried];
             const uint16_t room = room_of(m);
             const ssize_t len = vde_recv(_conn, rte_pktmbuf_mtod(m, void*), room, 0);
-            // vxvde answers 1 for what it rejects (its own frames, another VNI): not a frame.
+            // vxvde answers 1 for what it rejects (its own frames, another VNI): the plugin's
+            // own filtering, neither a frame nor a drop of ours.
+            constexpr ssize_t plugin_filtered = 1;
             keep[tried] = len >= static_cast<ssize_t>(ether_header) && len < room;
             if (len >= room) {
                 c.add(counter::in_oversize, 1); // a datagram filling the buffer may have been cut
-            } else if (len >= 0 && !keep[tried]) {
+            } else if (len >= 0 && len != plugin_filtered && !keep[tried]) {
                 c.add(counter::in_discarded, 1);
             }
             if (keep[tried]) {
