@@ -98,7 +98,7 @@ TEST(xdp_steering, errors_name_what_is_wrong) {
     expect_error("{ name: a, type: af_xdp, iface: eth0, device: net_null0, mode: trunk, vlans: [10] }",
                  "an af_xdp port names its interface");
     expect_error("{ name: a, device: net_null0, iface: eth0 }", "ports[0].iface: this key is for ports of type: af_xdp");
-    expect_error("{ name: a, type: xdp, device: net_null0 }", "'xdp' is not a port type (dpdk, af_xdp)");
+    expect_error("{ name: a, type: xdp, device: net_null0 }", "'xdp' is not a port type (dpdk, af_xdp");
     expect_error("{ name: a, type: af_xdp, iface: eth0, own: maybe }", "ports[0].own: expected true or false");
     expect_error("{ name: a, type: af_xdp, iface: eth0, mode: trunk, vlans: [10], steer: { udp: [\"1.2.3.4\"] } }",
                  "ports[0].steer.udp[0]: '1.2.3.4' is not a UDP destination");
