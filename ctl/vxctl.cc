@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
     vx::ctl::add_config_commands(app, ctx);
     vx::ctl::add_port_commands(app, ctx);
     vx::ctl::add_capture_commands(app, ctx);
+    vx::ctl::add_trace_commands(app, ctx);
 
     CLI11_PARSE(app, argc, argv);
     return ctx.status;

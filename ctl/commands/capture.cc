@@ -5,11 +5,9 @@
 
 #include <fmt/format.h>
 
-#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <thread>
 
 #include "ctl/commands/commands.hh"
 #include "ctl/pcapng.hh"
@@ -19,12 +17,6 @@ namespace vx::ctl {
 namespace {
 
 using nlohmann::json;
-
-volatile std::sig_atomic_t interrupted = 0;
-
-void on_interrupt(int) {
-    interrupted = 1;
-}
 
 std::vector<uint8_t> bytes_of_hex(const std::string& hex) {
     std::vector<uint8_t> out(hex.size() / 2);
@@ -83,38 +75,23 @@ void run_capture(context& ctx, const capture_options& o) {
     std::cerr << fmt::format("vxctl: capturing on port {} ({}{}){}; Ctrl-C stops\n", o.port,
                              (*started)["direction"].get<std::string>(), o.drops ? ", drops" : "",
                              o.count > 0 ? fmt::format(", {} frames", o.count) : "");
-    std::signal(SIGINT, on_interrupt);
-    std::signal(SIGTERM, on_interrupt);
     pcapng_writer writer(out);
-    json totals;
     size_t written = 0;
-    while (true) {
-        if (interrupted) {
-            const auto r = ctx.call("capture.stop", {{"session", session}});
-            totals = r.value_or(json::object());
-            break;
-        }
-        const auto r = ctx.call("capture.read", {{"session", session}});
-        if (!r) {
-            return;
-        }
-        const size_t n = write_frames(*r, writer);
+    auto totals = follow_session(ctx, "capture", session, [&](const json& r) {
+        const size_t n = write_frames(r, writer);
         written += n;
-        if ((*r)["done"] == true) {
-            totals = *r;
-            break;
-        }
-        if (n == 0) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
+        return n;
+    });
+    if (!totals) {
+        return;
     }
-    totals["written"] = written;
+    (*totals)["written"] = written;
     if (ctx.json && o.file != "-") {
-        ctx.printed_as_json(totals);
+        ctx.printed_as_json(*totals);
         return;
     }
     std::cerr << fmt::format("vxctl: {} frame{} captured, {} lost\n", written, written == 1 ? "" : "s",
-                             totals.value("lost", json(0)).dump());
+                             totals->value("lost", json(0)).dump());
 }
 
 } // namespace

@@ -9,6 +9,7 @@ back with tcpdump and tshark. Root only.
     observe_test.py --vxswitchd build/dataplane/vxswitchd --vxctl build/ctl/vxctl [-k NAME]
 """
 
+import json
 import os
 import shutil
 import socket
@@ -63,16 +64,18 @@ ports:
 """
 
 
-class capture:
-    """vxctl capture running in the background; started() waits until it is armed."""
+class background:
+    """A vxctl command running in the background (capture, trace); started() waits until the
+    daemon has armed the workers (vxctl says so on stderr)."""
 
-    def __init__(self, h: harness, *argv: str, stdout=subprocess.DEVNULL):
-        self.proc = subprocess.Popen([h.vxctl, "-s", h.sock, "capture", *argv], stdout=stdout,
+    def __init__(self, h: harness, *argv: str, stdout=subprocess.DEVNULL, says: str = "capturing on port"):
+        self.says = says
+        self.proc = subprocess.Popen([h.vxctl, "-s", h.sock, *argv], stdout=stdout,
                                      stderr=subprocess.PIPE, text=False)
 
     def started(self) -> str:
         line = self.proc.stderr.readline().decode()
-        assert "capturing on port" in line, f"vxctl capture did not start: {line!r} {self.proc.stderr.read()!r}"
+        assert self.says in line, f"vxctl {self.proc.args[3:]} did not start: {line!r} {self.proc.stderr.read()!r}"
         return line
 
     def finish(self, timeout: float = 20) -> str:
@@ -106,7 +109,7 @@ def tcpdump_frames(pcap: bytes | str) -> list[bytes]:
 
 def test_capture_rx_with_drops(h: harness, d: daemon, link: veth):
     path = f"{h.tmp}/rx.pcapng"
-    c = capture(h, "a", "--rx", "--drops", "-c", "6", "-w", path)
+    c = background(h, "capture", "a", "--rx", "--drops", "-c", "6", "-w", path)
     assert "(rx, drops), 6 frames" in c.started()
     link.inject([GOOD, TAGGED, GROUP, BIG])
     err = c.finish()
@@ -121,7 +124,7 @@ def test_capture_rx_with_drops(h: harness, d: daemon, link: veth):
 def test_capture_tx_to_stdout(h: harness, d: daemon, link: veth):
     """What port o sends, through `-w -` into `tcpdump -r -`; the frame o's MTU refuses is
     there with its reason."""
-    c = capture(h, "o", "--tx", "--drops", "-c", "2", "-w", "-", stdout=subprocess.PIPE)
+    c = background(h, "capture", "o", "--tx", "--drops", "-c", "2", "-w", "-", stdout=subprocess.PIPE)
     c.started()
     link.inject([GOOD, BIG])
     out, err = c.proc.communicate(timeout=20)
@@ -137,20 +140,81 @@ def test_capture_tx_to_stdout(h: harness, d: daemon, link: veth):
 
 def test_capture_refusals(h: harness, d: daemon, link: veth):
     h.refused("capture", "nope", "-w", f"{h.tmp}/x.pcapng", says="no port is named 'nope'")
-    first = capture(h, "a", "-w", f"{h.tmp}/both.pcapng")
+    first = background(h, "capture", "a", "-w", f"{h.tmp}/both.pcapng")
     first.started()
     h.refused("capture", "o", "-w", f"{h.tmp}/y.pcapng", says="a capture is already running (on port 'a')")
     first.proc.send_signal(2)  # Ctrl-C: vxctl stops the capture and writes what it has
     assert "frames captured" in first.finish()
     r = h.raw([b'{"cmd": "capture.read", "args": {"session": 999}}\n'])[0]
-    assert not r["ok"] and "no capture 999 is running" in r["error"], r
+    assert not r["ok"] and "no session 999 is running" in r["error"], r
     # Once stopped, the workers are disarmed: traffic flows on, nothing is captured.
     before = h.js("counters", "o")["ports"][0]["counters"]["tx_packets"]
     link.inject([GOOD])
     wait_for("o sends", lambda: h.js("counters", "o")["ports"][0]["counters"]["tx_packets"] > before)
 
 
-TESTS = [test_capture_rx_with_drops, test_capture_tx_to_stdout, test_capture_refusals]
+S4, S5, S6 = "02:00:00:00:1b:04", "02:00:00:00:1b:05", "02:00:00:00:1b:06"
+NOBODY = "02:00:00:00:1b:ff"  # never sends: unknown unicast
+
+
+def test_trace(h: harness, d: daemon, link: veth):
+    """Three frames that touch S4 are followed through every stage; a frame of S1 in
+    front of them is not (the filter)."""
+    t = background(h, "trace", "a", "-c", "3", "--filter", f"mac {S4}", stdout=subprocess.PIPE, says="following 3")
+    t.started()
+    link.inject([frame(S1), frame(S4), frame(S4, vlan=20), frame(S5, dst=S4)])
+    out, err = t.proc.communicate(timeout=20)
+    assert t.proc.returncode == 0, err
+    want = f"""frame 1: port a, worker 0, 64 bytes, {S4} > ff:ff:ff:ff:ff:ff, ethertype 0x88b5
+  parse         untagged
+  vlan_ingress  vlan 10
+  fdb_learn     source MAC new: learned on the ingress port
+  fdb_lookup    flood: group destination
+  forward       out o
+frame 2: port a, worker 0, 64 bytes, {S4} > ff:ff:ff:ff:ff:ff, vlan 20 (0x8100), ethertype 0x88b5
+  parse         1 tag, vid 20
+  vlan_ingress  drop: tagged_on_access
+frame 3: port a, worker 0, 64 bytes, {S5} > {S4}, ethertype 0x88b5
+  parse         untagged
+  vlan_ingress  vlan 10
+  fdb_learn     source MAC new: learned on the ingress port
+  fdb_lookup    drop: same_port
+"""
+    assert out.decode() == want, out.decode()
+
+
+def test_trace_json_and_refusals(h: harness, d: daemon, link: veth):
+    t = background(h, "--json", "trace", "-c", "1", "--filter", f"src {S6} ethertype 0x88b5",
+                   stdout=subprocess.PIPE, says="following 1")
+    t.started()
+    link.inject([frame(S6, dst=NOBODY), frame(S6, size=1450)])
+    out, err = t.proc.communicate(timeout=20)
+    assert t.proc.returncode == 0, err
+    frames = json.loads(out)["frames"]
+    assert len(frames) == 1 and frames[0]["length"] == 64, frames
+    steps = [(s["stage"], s["decision"], s.get("port"), s.get("reason")) for s in frames[0]["steps"]]
+    assert steps == [("parse", "tags", None, None), ("vlan_ingress", "domain", None, None),
+                     ("fdb_learn", "new", None, None), ("fdb_lookup", "flood", None, None),
+                     ("forward", "out", "o", None)], steps
+    assert frames[0]["steps"][3]["text"] == "flood: unknown unicast"
+    t = background(h, "--json", "trace", "-c", "1", "--filter", f"src {S6}", stdout=subprocess.PIPE,
+                   says="following 1")
+    t.started()
+    link.inject([frame(S6, size=1450)])
+    out, err = t.proc.communicate(timeout=20)
+    steps = [(s["stage"], s["decision"], s.get("port"), s.get("reason")) for s in json.loads(out)["frames"][0]["steps"]]
+    assert steps == [("parse", "tags", None, None), ("vlan_ingress", "domain", None, None),
+                     ("fdb_learn", "known", None, None), ("fdb_lookup", "flood", None, None),
+                     ("forward", "refused", "o", "egress_mtu_exceeded")], steps
+    h.refused("trace", "--filter", "vlan 5000", says="trace.start: filter: vlan: '5000' is not a number in 1..4094")
+    h.refused("trace", "--filter", "colour red", says="unknown word 'colour'")
+    h.refused("trace", "--filter", "src", says="'src' needs a value")
+    h.refused("trace", "--filter", "dst 02:00", says="dst: '02:00' is not a MAC address")
+    h.refused("trace", "nope", says="no port is named 'nope'")
+
+
+TESTS = [test_capture_rx_with_drops, test_capture_tx_to_stdout, test_capture_refusals, test_trace,
+         test_trace_json_and_refusals]
 
 
 def main() -> int:

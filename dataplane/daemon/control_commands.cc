@@ -227,6 +227,11 @@ const std::vector<commands::entry>& commands::table() {
         {"capture.read", &commands::capture_read, "session, max?",
          "the frames captured since the last read (hex), oldest first; done once count frames were read"},
         {"capture.stop", &commands::capture_stop, "session", "end the capture; its totals"},
+        {"trace.start", &commands::trace_start, "port?, filter?, count?",
+         "follow the next count frames (of a port, matching 'src|dst|mac MAC vlan N ethertype X') through every "
+         "stage"},
+        {"trace.read", &commands::trace_read, "session", "the frames followed since the last read, each stage's decision"},
+        {"trace.stop", &commands::trace_stop, "session", "end the trace"},
     };
     return t;
 }

@@ -25,6 +25,7 @@
 #include "ctl/protocol.hh"
 #include "daemon/control_server.hh"
 #include "observe/capture.hh"
+#include "observe/trace.hh"
 
 namespace vx {
 class fabric;
@@ -81,6 +82,9 @@ private:
     nlohmann::json capture_start(ctl::arg_reader& a);
     nlohmann::json capture_read(ctl::arg_reader& a);
     nlohmann::json capture_stop(ctl::arg_reader& a);
+    nlohmann::json trace_start(ctl::arg_reader& a);
+    nlohmann::json trace_read(ctl::arg_reader& a);
+    nlohmann::json trace_stop(ctl::arg_reader& a);
 
     // Where port.set and config.apply meet: `loaded` is the new configuration as the loader
     // read it; it is validated whole, diffed with the running one and applied (or, with
@@ -113,21 +117,33 @@ private:
     daemon_info _info;
     counter_baseline _baseline;
 
-    // The running capture (one at a time), and what it needs to hand frames to vxctl.
-    struct capture_run {
-        std::unique_ptr<capture_session> session;
+    // A running capture or trace (one of each at a time), and what it needs to hand frames
+    // to vxctl: vxctl reads it until `limit` frames were delivered, or stops it.
+    template <class Session>
+    struct observation {
+        std::unique_ptr<Session> session;
         uint32_t id = 0;
-        uint64_t limit = 0;     // frames to deliver, 0: until stopped
+        uint64_t limit = 0; // frames to deliver, 0: until stopped
         uint64_t delivered = 0;
         std::chrono::steady_clock::time_point last_read;
-        int64_t anchor_ns = 0;  // wall clock (ns since the epoch) at anchor_tsc
+        int64_t anchor_ns = 0; // wall clock (ns since the epoch) at anchor_tsc
         uint64_t anchor_tsc = 0;
+
+        // Starts the clock and the session's bookkeeping; `id` is the new session's.
+        void begin(uint32_t new_id, uint64_t frames);
+        int64_t time_ns(uint64_t tsc) const;
+        // The session `a` names ("session"), refused when it is not this one.
+        Session& named(ctl::arg_reader& a) const;
+        // Whether nobody read it for too long (its vxctl went away).
+        bool abandoned() const;
     };
     nlohmann::json end_capture(); // the ended capture's totals
-    capture_session& capture_of(ctl::arg_reader& a);
+    nlohmann::json end_trace();
+    nlohmann::json trace_step_json(const trace_step& s) const;
     capture_pool _capture_pool;
-    capture_run _capture;
-    uint32_t _capture_ids = 0;
+    observation<capture_session> _capture;
+    observation<trace_session> _trace;
+    uint32_t _session_ids = 0;
 };
 
 // The control channel as the daemon runs it: the commands, the inbox that carries them to

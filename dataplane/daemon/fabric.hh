@@ -77,6 +77,9 @@ public:
     // The workers' RCU variable: a grace period on it means no worker still holds what was
     // handed to it before (vxctl capture and trace arm and disarm the workers with it).
     rte_rcu_qsbr* rcu() const { return _rcu; }
+    // What a MAC table entry (or a forwarding decision) points at: {"port": name}, or for a
+    // remote VTEP {"port": the underlay's name, "vtep": its address}.
+    nlohmann::json destination(uint16_t port) const;
     // Applies a validated change while the workers forward (config/diff.hh says what may
     // change): sets changed MTUs, publishes tables built from `next` with every domain at its
     // index, waits one RCU grace period, then drops the MAC entries the change made wrong.
@@ -89,8 +92,6 @@ private:
     void start_vxlan(const config::model& m, snapshot& snap);
     // Runs the control plane's periodic work (learner, VXLAN); returns the events it applied.
     size_t control_round();
-    // What a MAC table entry points at, for the state file: a port's name, or a remote VTEP.
-    nlohmann::json destination(uint16_t port) const;
     void print_rates(std::vector<uint64_t>& last_rx, std::chrono::seconds interval) const;
 
     config::model _model;

@@ -4,7 +4,6 @@
 #include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
@@ -90,38 +89,23 @@ void capture_tap::file_sent(uint16_t port, held& h, uint16_t sent) {
 
 capture_session::capture_session(const capture_filter& f, const std::vector<std::unique_ptr<worker>>& workers,
                                  rte_rcu_qsbr* rcu, rte_mempool* pool, uint32_t id)
-    : _filter(f), _workers(workers), _rcu(rcu) {
-    for (const auto& w : workers) {
-        const auto name = fmt::format("vx_cap_{}_{}", id, w->id());
-        rte_ring* ring = rte_ring_create_elem(name.c_str(), sizeof(capture_record), tap_ring_size, SOCKET_ID_ANY,
-                                              RING_F_SP_ENQ | RING_F_SC_DEQ);
-        if (ring == nullptr) {
-            const std::string why = rte_strerror(rte_errno);
-            for (auto& t : _taps) {
-                rte_ring_free(t->ring());
-            }
-            throw std::runtime_error(fmt::format("cannot create capture ring {}: {}", name, why));
-        }
-        _taps.push_back(std::make_unique<capture_tap>(f, ring, pool));
-    }
+    : _filter(f), _workers(workers), _rcu(rcu), _rings("vx_cap", id, workers.size(), sizeof(capture_record),
+                                                       tap_ring_size) {
     for (size_t i = 0; i < workers.size(); ++i) {
+        _taps.push_back(std::make_unique<capture_tap>(f, _rings[i], pool));
         workers[i]->observe(_taps[i].get());
     }
+    wait_for_new_round(_rcu);
 }
 
 capture_session::~capture_session() {
     for (const auto& w : _workers) {
         w->observe(static_cast<capture_tap*>(nullptr));
     }
-    if (_rcu != nullptr) {
-        rte_rcu_qsbr_synchronize(_rcu, RTE_QSBR_THRID_INVALID);
-    }
+    wait_for_new_round(_rcu);
     collect();
     for (auto& r : _queue) {
         rte_pktmbuf_free(r.frame);
-    }
-    for (auto& t : _taps) {
-        rte_ring_free(t->ring());
     }
 }
 

@@ -27,12 +27,12 @@
 #include <vector>
 
 #include "counters/counters.hh"
+#include "observe/worker_rings.hh"
 #include "packet/burst.hh"
 
 struct rte_mbuf;
 struct rte_mempool;
 struct rte_ring;
-struct rte_rcu_qsbr;
 
 namespace vx {
 
@@ -133,6 +133,7 @@ private:
     capture_filter _filter;
     const std::vector<std::unique_ptr<worker>>& _workers;
     rte_rcu_qsbr* _rcu;
+    worker_rings _rings;
     std::vector<std::unique_ptr<capture_tap>> _taps;
     std::deque<capture_record> _queue;
     uint64_t _captured = 0;

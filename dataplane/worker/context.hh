@@ -18,6 +18,7 @@ namespace vx {
 
 class fdb;
 class capture_tap;
+class frame_tracer;
 
 struct worker_ctx {
     const snapshot* state = nullptr;
@@ -29,6 +30,7 @@ struct worker_ctx {
     worker_counter_block* counters = nullptr;
     egress_queues* egress = nullptr;
     capture_tap* capture = nullptr; // null unless `vxctl capture` runs (observe/capture.hh)
+    frame_tracer* trace = nullptr;  // null unless `vxctl trace` runs (observe/trace.hh)
 
     port_counter_block& port(uint16_t index) const { return counters->ports[index]; }
 };

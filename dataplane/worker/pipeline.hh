@@ -23,6 +23,11 @@ public:
     void run(burst& b, worker_ctx& w) {
         std::apply([&](auto&... s) { (s.process(b, w), ...); }, _stages);
     }
+    // The same, with `o` told before and after each stage (vxctl trace: observe/trace.hh).
+    template <class Observer>
+    void run_observed(burst& b, worker_ctx& w, Observer& o) {
+        std::apply([&](auto&... s) { ((o.before(s, b, w), s.process(b, w), o.after(s, b, w)), ...); }, _stages);
+    }
 
 private:
     std::tuple<Stages...> _stages;

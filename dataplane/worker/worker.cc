@@ -60,7 +60,7 @@ uint32_t worker::poll_once(uint16_t burst_size) {
     const snapshot& state = _shared.state->current();
     worker_ctx ctx{&state,       _shared.macs,          _learn_ring,     _vtep_events,
                    _shared.pool, _shared.clock->now_s(), _counters.get(), _egress.get(),
-                   _capture.load(std::memory_order_acquire)};
+                   _capture.load(std::memory_order_acquire), _trace.load(std::memory_order_acquire)};
     _egress->observe(ctx.capture);
     if (state.vxlan.enabled()) {
         send_injected(state);
@@ -78,7 +78,13 @@ uint32_t worker::poll_once(uint16_t burst_size) {
         if (ctx.capture != nullptr) [[unlikely]] {
             ctx.capture->received(b);
         }
-        if (q.port == state.vxlan.underlay) {
+        if (ctx.trace != nullptr) [[unlikely]] {
+            if (q.port == state.vxlan.underlay) {
+                ctx.trace->run(_underlay_pipeline, b, ctx, _id);
+            } else {
+                ctx.trace->run(_pipeline, b, ctx, _id);
+            }
+        } else if (q.port == state.vxlan.underlay) {
             _underlay_pipeline.run(b, ctx);
         } else {
             _pipeline.run(b, ctx);

@@ -19,6 +19,7 @@
 #include "worker/clock.hh"
 #include "worker/context.hh"
 #include "worker/egress_queues.hh"
+#include "observe/trace.hh"
 #include "worker/pipeline.hh"
 
 struct rte_ring;
@@ -67,6 +68,8 @@ public:
     // Control thread: arms (or, with null, disarms) a capture on this worker. The worker sees
     // it from its next round; after a disarm, the tap may be freed after an RCU grace period.
     void observe(capture_tap* tap) { _capture.store(tap, std::memory_order_release); }
+    // The same for a trace.
+    void observe(frame_tracer* tracer) { _trace.store(tracer, std::memory_order_release); }
 
 private:
     rte_ring* make_ring(const std::string& name, unsigned element_size, unsigned size) const;
@@ -84,6 +87,7 @@ private:
     l2_pipeline _pipeline;
     underlay_pipeline _underlay_pipeline;
     std::atomic<capture_tap*> _capture{nullptr};
+    std::atomic<frame_tracer*> _trace{nullptr};
 };
 
 } // namespace vx
