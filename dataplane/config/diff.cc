@@ -37,15 +37,19 @@ std::string flow_text(const YAML::Node& n) {
     if (!n.IsDefined() || n.IsNull()) {
         return "(none)";
     }
+    // On one line, whatever style the dump gave the node (the vxlan: section is a block).
+    YAML::Node flow = YAML::Clone(n);
+    flow.SetStyle(YAML::EmitterStyle::Flow);
     YAML::Emitter out;
-    out << YAML::Flow << n;
+    out << flow;
     return out.c_str();
 }
 
 // Every key where two dumped sections differ, one level down ("fdb.aging_s: 300 -> 60").
 void refuse_differences(const YAML::Node& a, const YAML::Node& b, const std::string& path,
                         std::vector<std::string>& refused) {
-    if (!a.IsMap() || !b.IsMap()) {
+    // A section only one side has (vxlan:, vde_switch:) differs as a whole.
+    if (!a.IsDefined() || !b.IsDefined() || !a.IsMap() || !b.IsMap()) {
         if (flow_text(a) != flow_text(b)) {
             refused.push_back(fmt::format("{}: {} -> {} needs a restart", path, flow_text(a), flow_text(b)));
         }
@@ -183,7 +187,7 @@ change_plan diff(const model& running, const model& next) {
     fixed.mac_table.statics = running.mac_table.statics;
     const YAML::Node a = YAML::Load(dump(running));
     const YAML::Node b = YAML::Load(dump(fixed));
-    for (const auto& section : {"dataplane", "fdb", "control"}) {
+    for (const auto& section : {"dataplane", "fdb", "control", "vxlan", "vde_switch"}) {
         refuse_differences(a[section], b[section], section, plan.refused);
     }
     for (size_t i = 0; i < running.ports.size(); ++i) {

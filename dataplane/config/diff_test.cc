@@ -88,6 +88,52 @@ TEST(config_diff, what_needs_a_restart_is_refused_by_key) {
               (std::vector<std::string>{"ports: adding port 'm' needs a restart"}));
 }
 
+// A VTEP on an AF_XDP underlay: the vxlan: section and the steering keys are fixed while
+// the switch runs (refused by name), and the other ports still change at runtime.
+constexpr const char* vtep_text = R"(
+ports:
+  - { name: a, device: "net_null_a", mode: access, vlan: 10 }
+  - { name: up, type: af_xdp, iface: eth1, steer: { udp: ["*:4789"] }, drop: { ethertypes: [0x88cc] } }
+vxlan:
+  underlay: up
+  address: 192.0.2.1
+  vnis: [{ vni: 42, vlan: 10 }]
+)";
+
+std::vector<std::string> refused_from_vtep(const std::string& from, const std::string& to) {
+    std::string text = vtep_text;
+    const auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return diff(load(vtep_text), load(text.replace(at, from.size(), to))).refused;
+}
+
+TEST(config_diff, vxlan_and_xdp_steering_need_a_restart) {
+    EXPECT_EQ(refused_from_vtep("address: 192.0.2.1", "address: 192.0.2.1\n  ttl: 17"),
+              (std::vector<std::string>{"vxlan.ttl: 64 -> 17 needs a restart"}));
+    EXPECT_EQ(refused_from_vtep("vni: 42", "vni: 43"),
+              (std::vector<std::string>{"vxlan.vnis: [{vni: 42, vlan: 10}] -> [{vni: 43, vlan: 10}] needs a restart"}));
+    const auto steer = refused_from_vtep("*:4789", "*:4790");
+    ASSERT_EQ(steer.size(), 1u);
+    EXPECT_EQ(steer[0].rfind("ports[1] 'up'.steer: {udp: [", 0), 0u) << steer[0];
+    EXPECT_NE(steer[0].find("4790"), std::string::npos) << steer[0];
+    const auto drop = refused_from_vtep("0x88cc", "0x88cd");
+    ASSERT_EQ(drop.size(), 1u);
+    EXPECT_EQ(drop[0], "ports[1] 'up'.drop: {ethertypes: [0x88cc]} -> {ethertypes: [0x88cd]} needs a restart");
+    EXPECT_EQ(refused_from_vtep("iface: eth1", "iface: eth2"),
+              (std::vector<std::string>{"ports[1] 'up'.iface: eth1 -> eth2 needs a restart"}));
+    const auto removed = refused_from_vtep(vtep_text + std::string(vtep_text).find("vxlan:"), "");
+    ASSERT_EQ(removed.size(), 1u);
+    EXPECT_EQ(removed[0].rfind("vxlan: {underlay: up", 0), 0u) << removed[0];
+    EXPECT_NE(removed[0].find("-> (none) needs a restart"), std::string::npos) << removed[0];
+    // What may change still does.
+    const auto plan = diff(load(vtep_text), [] {
+        std::string text = vtep_text;
+        return load(text.replace(text.find("vlan: 10 }"), 10, "vlan: 10, mtu: 1400 }"));
+    }());
+    EXPECT_TRUE(plan.refused.empty()) << plan.refused.front();
+    EXPECT_EQ(plan.changes, (std::vector<std::string>{"port 'a': mtu 1500 -> 1400"}));
+}
+
 TEST(config_diff, a_refused_change_lists_no_steps) {
     const auto plan = diff(load(running_text), changed("workers: 1 }", "workers: 1, mbufs: 4095 }\n"
                                                                       "control: { socket: /tmp/x.sock }"));

@@ -26,8 +26,9 @@ void flow_list(YAML::Emitter& out, const char* key, const std::vector<T>& items)
     out << YAML::EndSeq;
 }
 
-void vlan_list(YAML::Emitter& out, const char* key, const std::vector<uint16_t>& vlans) {
-    if (vlans.empty()) {
+// `even_empty`: write an empty list too, where it means something else than no key.
+void vlan_list(YAML::Emitter& out, const char* key, const std::vector<uint16_t>& vlans, bool even_empty = false) {
+    if (vlans.empty() && !even_empty) {
         return;
     }
     out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
@@ -71,19 +72,128 @@ void dump_fdb(YAML::Emitter& out, const fdb& f) {
     out << YAML::EndMap;
 }
 
+// owner, group and mode of a socket (control:, vde_switch:), where they were given.
+void dump_socket_access(YAML::Emitter& out, const std::string& owner, const std::string& group,
+                        const std::optional<uint16_t>& mode) {
+    if (!owner.empty()) {
+        out << YAML::Key << "owner" << YAML::Value << owner;
+    }
+    if (!group.empty()) {
+        out << YAML::Key << "group" << YAML::Value << group;
+    }
+    if (mode) {
+        out << YAML::Key << "mode" << YAML::Value << fmt::format("{:04o}", *mode);
+    }
+}
+
 void dump_control(YAML::Emitter& out, const control_channel& c) {
     out << YAML::Key << "control" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "socket" << YAML::Value << c.socket;
-    if (!c.owner.empty()) {
-        out << YAML::Key << "owner" << YAML::Value << c.owner;
-    }
-    if (!c.group.empty()) {
-        out << YAML::Key << "group" << YAML::Value << c.group;
-    }
-    if (c.mode) {
-        out << YAML::Key << "mode" << YAML::Value << fmt::format("{:04o}", *c.mode);
-    }
+    dump_socket_access(out, c.owner, c.group, c.mode);
     out << YAML::EndMap;
+}
+
+void dump_vde_switch(YAML::Emitter& out, const std::optional<vde_listener>& v) {
+    if (!v) {
+        return;
+    }
+    out << YAML::Key << "vde_switch" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "path" << YAML::Value << v->path;
+    dump_socket_access(out, v->owner, v->group, v->mode);
+    out << YAML::EndMap;
+}
+
+void dump_vxlan(YAML::Emitter& out, const std::optional<vtep>& v) {
+    if (!v) {
+        return;
+    }
+    out << YAML::Key << "vxlan" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "underlay" << YAML::Value << v->underlay;
+    if (!v->address.empty()) {
+        out << YAML::Key << "address" << YAML::Value << v->address;
+    }
+    if (!v->address6.empty()) {
+        out << YAML::Key << "address6" << YAML::Value << YAML::DoubleQuoted << v->address6;
+    }
+    out << YAML::Key << "udp_port" << YAML::Value << v->udp_port;
+    out << YAML::Key << "ttl" << YAML::Value << static_cast<unsigned>(v->ttl);
+    out << YAML::Key << "dscp" << YAML::Value << static_cast<unsigned>(v->dscp);
+    if (!v->next_hop_mac.empty()) {
+        out << YAML::Key << "next_hop_mac" << YAML::Value << YAML::DoubleQuoted << v->next_hop_mac;
+    }
+    out << YAML::Key << "vnis" << YAML::Value << YAML::BeginSeq;
+    for (const auto& s : v->segments) {
+        out << YAML::Flow << YAML::BeginMap;
+        out << YAML::Key << "vni" << YAML::Value << s.vni;
+        out << YAML::Key << "vlan" << YAML::Value << s.vlan;
+        if (!s.group.empty()) {
+            out << YAML::Key << "group" << YAML::Value << YAML::DoubleQuoted << s.group;
+        }
+        if (!s.remotes.empty()) {
+            out << YAML::Key << "remotes" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+            for (const auto& r : s.remotes) {
+                out << YAML::DoubleQuoted << r;
+            }
+            out << YAML::EndSeq;
+        }
+        out << YAML::EndMap;
+    }
+    out << YAML::EndSeq << YAML::EndMap;
+}
+
+// A list of text items (addresses, MACs, UDP destinations), quoted: "[2001:db8::1]:4789"
+// and "*:4789" are not plain YAML scalars.
+void quoted_list(YAML::Emitter& out, const char* key, const std::vector<std::string>& items) {
+    if (items.empty()) {
+        return;
+    }
+    out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& i : items) {
+        out << YAML::DoubleQuoted << i;
+    }
+    out << YAML::EndSeq;
+}
+
+// type: af_xdp: the interface and the steering program's rules (docs/af-xdp.md).
+void dump_af_xdp(YAML::Emitter& out, const xdp_steering& x) {
+    out << YAML::Key << "type" << YAML::Value << "af_xdp";
+    out << YAML::Key << "iface" << YAML::Value << x.iface;
+    if (x.own) {
+        out << YAML::Key << "own" << YAML::Value << true;
+    }
+    if (x.vlans || !x.udp.empty() || !x.macs.empty()) {
+        out << YAML::Key << "steer" << YAML::Value << YAML::Flow << YAML::BeginMap;
+        if (x.vlans) {
+            vlan_list(out, "vlans", *x.vlans, true); // [] steers no VLAN, not the default
+        }
+        quoted_list(out, "udp", x.udp);
+        quoted_list(out, "macs", x.macs);
+        out << YAML::EndMap;
+    }
+    if (!x.drop_vlans.empty() || !x.drop_ethertypes.empty() || !x.drop_src_macs.empty() || !x.drop_udp.empty()) {
+        out << YAML::Key << "drop" << YAML::Value << YAML::Flow << YAML::BeginMap;
+        vlan_list(out, "vlans", x.drop_vlans);
+        if (!x.drop_ethertypes.empty()) {
+            out << YAML::Key << "ethertypes" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+            for (const uint16_t t : x.drop_ethertypes) {
+                out << fmt::format("0x{:04x}", t);
+            }
+            out << YAML::EndSeq;
+        }
+        quoted_list(out, "src_macs", x.drop_src_macs);
+        quoted_list(out, "udp", x.drop_udp);
+        out << YAML::EndMap;
+    }
+}
+
+// type: vde (url) or vde_switch (vde_port): the device is the ring ethdev vxswitch makes.
+void dump_vde_port(YAML::Emitter& out, const vde_port& v) {
+    out << YAML::Key << "type" << YAML::Value << (v.switch_port ? "vde_switch" : "vde");
+    if (!v.switch_port) {
+        out << YAML::Key << "url" << YAML::Value << YAML::DoubleQuoted << v.url;
+    } else if (v.number) {
+        out << YAML::Key << "vde_port" << YAML::Value << *v.number;
+    }
 }
 
 void dump_translations(YAML::Emitter& out, const std::vector<translation>& ts) {
@@ -108,7 +218,13 @@ void dump_translations(YAML::Emitter& out, const std::vector<translation>& ts) {
 void dump_port(YAML::Emitter& out, const port& p) {
     out << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value << p.name;
-    out << YAML::Key << "device" << YAML::Value << p.device;
+    if (p.xdp) {
+        dump_af_xdp(out, *p.xdp);
+    } else if (p.vde) {
+        dump_vde_port(out, *p.vde);
+    } else {
+        out << YAML::Key << "device" << YAML::Value << p.device;
+    }
     out << YAML::Key << "queues" << YAML::Value << p.queues;
     out << YAML::Key << "mode" << YAML::Value << std::string(mode_name(p.mode));
     switch (p.mode) {
@@ -174,7 +290,10 @@ std::string dump(const model& m) {
     for (const auto& p : m.ports) {
         dump_port(out, p);
     }
-    out << YAML::EndSeq << YAML::EndMap;
+    out << YAML::EndSeq;
+    dump_vxlan(out, m.vxlan);
+    dump_vde_switch(out, m.vde_switch);
+    out << YAML::EndMap;
     if (!out.good()) {
         throw std::runtime_error(fmt::format("config dump: {}", out.GetLastError()));
     }
