@@ -13,13 +13,14 @@ import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctl_test import SKIP, arguments, daemon, finish, frame, harness, run_tests, wait_for  # noqa: E402
+from ctl_test import SKIP, arguments, daemon, finish, frame, harness, mac_bytes, run_tests, wait_for  # noqa: E402
 
 S1, S2, S3 = "02:00:00:00:1a:01", "02:00:00:00:1a:02", "02:00:00:00:1a:03"
 GROUP_SOURCE = "03:00:00:00:1a:09"
@@ -68,9 +69,10 @@ class background:
     """A vxctl command running in the background (capture, trace); started() waits until the
     daemon has armed the workers (vxctl says so on stderr)."""
 
-    def __init__(self, h: harness, *argv: str, stdout=subprocess.DEVNULL, says: str = "capturing on port"):
+    def __init__(self, h: harness, *argv: str, stdout=subprocess.DEVNULL, says: str = "capturing on port",
+                 sock: str | None = None):
         self.says = says
-        self.proc = subprocess.Popen([h.vxctl, "-s", h.sock, *argv], stdout=stdout,
+        self.proc = subprocess.Popen([h.vxctl, "-s", sock or h.sock, *argv], stdout=stdout,
                                      stderr=subprocess.PIPE, text=False)
 
     def started(self) -> str:
@@ -213,8 +215,63 @@ def test_trace_json_and_refusals(h: harness, d: daemon, link: veth):
     h.refused("trace", "nope", says="no port is named 'nope'")
 
 
+def vxlan_frame(inner: bytes, vni: int, src_ip: str, dst_ip: str) -> bytes:
+    """inner in VXLAN over UDP over IPv4, from src_ip to dst_ip (port 4789)."""
+    udp_len = 8 + 8 + len(inner)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0, 0, 64, 17, 0,
+                     socket.inet_aton(src_ip), socket.inet_aton(dst_ip))
+    words = struct.unpack("!10H", ip)
+    total = sum(words)
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    ip = ip[:10] + struct.pack("!H", ~total & 0xFFFF) + ip[12:]
+    udp = struct.pack("!HHHH", 49152, 4789, udp_len, 0)
+    head = mac_bytes("02:00:00:00:99:02") + mac_bytes("02:00:00:00:99:01") + struct.pack("!H", 0x0800)
+    return head + ip + udp + struct.pack("!II", 0x08000000, vni << 8) + inner
+
+
+def test_vtep_is_named_by_address(h: harness, d: daemon, link: veth):
+    """A switch that is a VTEP on a veth: a frame decapsulated from 192.0.2.2 is traced
+    through vxlan_decap, and its source MAC shows in `mac show` as behind that VTEP."""
+    S7 = "02:00:00:00:1c:07"
+    wire = veth(f"{os.getpid() % 100000}v")
+    sock = f"{h.tmp}/vtep.sock"
+    config = f"{h.tmp}/vtep.yaml"
+    with open(config, "w") as f:
+        f.write(f"""
+dataplane: {{ workers: 1, memory_mb: 256, mbufs: 8191 }}
+control: {{ socket: {sock} }}
+ports:
+  - {{ name: up, device: "net_pcap_vxou,iface={wire.a}" }}
+  - {{ name: h, device: "net_null_vxoh,no-rx=1", mode: access, vlan: 10 }}
+vxlan:
+  underlay: up
+  address: 192.0.2.1
+  next_hop_mac: "02:00:00:00:99:02"
+  vnis: [{{ vni: 42, vlan: 10, remotes: [192.0.2.2] }}]
+""")
+    v = daemon(h.vxswitchd, config, f"{h.tmp}/vtep.log")
+    try:
+        v.wait_serving(sock)
+        t = background(h, "trace", "up", "-c", "1", stdout=subprocess.PIPE, says="following 1", sock=sock)
+        t.started()
+        wire.inject([vxlan_frame(frame(S7), 42, "192.0.2.2", "192.0.2.1")])
+        out, err = t.proc.communicate(timeout=20)
+        assert t.proc.returncode == 0, err
+        lines = out.decode().splitlines()
+        assert lines[1:] == ["  vxlan_decap   vni 42 -> vlan 10", "  fdb_lookup    flood: group destination",
+                             "  forward       out h"], out.decode()
+        entries = wait_for("the learner", lambda: h.js("mac", "show", "--mac", S7, sock=sock)["entries"])
+        assert entries == [{"mac": S7, "vlan": 10, "port": "vtep 192.0.2.2", "type": "learned",
+                            "idle_s": entries[0]["idle_s"]}], entries
+        assert f"  10  {S7}  vtep 192.0.2.2  learned" in h.ok("mac", "show", sock=sock).out
+    finally:
+        assert v.stop() == 0, v.log_text()
+        wire.remove()
+
+
 TESTS = [test_capture_rx_with_drops, test_capture_tx_to_stdout, test_capture_refusals, test_trace,
-         test_trace_json_and_refusals]
+         test_trace_json_and_refusals, test_vtep_is_named_by_address]
 
 
 def main() -> int:

@@ -266,8 +266,15 @@ json commands::help(ctl::arg_reader& a) {
 
 // ---- arguments ----
 
+// A port's name; a remote VTEP (a MAC table destination above the ports) by its address.
 std::string commands::port_name(uint16_t i) const {
-    return i < _fabric.model().ports.size() ? _fabric.model().ports[i].name : std::to_string(i);
+    if (i < _fabric.model().ports.size()) {
+        return _fabric.model().ports[i].name;
+    }
+    if (is_remote_port(i)) {
+        return fmt::format("vtep {}", _fabric.destination(i)["vtep"].get<std::string>());
+    }
+    return std::to_string(i);
 }
 
 uint16_t commands::port_index(const std::string& name) const {

@@ -285,12 +285,7 @@ json commands::trace_start(ctl::arg_reader& a) {
 json commands::trace_step_json(const trace_step& s) const {
     const auto& l2 = _fabric.tables().l2;
     const auto vlan_of = [&](uint16_t bd) { return bd < l2.domains.size() ? l2.domains[bd].vlan : 0; };
-    const auto where = [&](uint16_t port) {
-        const json d = _fabric.destination(port);
-        return d.contains("vtep") ? fmt::format("vtep {} (via {})", d["vtep"].get<std::string>(),
-                                                d["port"].get<std::string>())
-                                  : d["port"].get<std::string>();
-    };
+    const auto where = [&](uint16_t port) { return port_name(port); };
     json j = {{"stage", stage_name(s.stage)}};
     std::string text;
     switch (s.what) {
