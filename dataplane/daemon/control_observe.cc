@@ -71,7 +71,7 @@ std::string frame_summary(const frame_trace& t) {
     uint32_t at = 12;
     while (at + 4 <= t.head_len) {
         const auto type = static_cast<uint16_t>(p[at] << 8 | p[at + 1]);
-        if (!is_vlan_tpid(type)) {
+        if (!is_well_known_tpid(type)) {
             return s + fmt::format(", ethertype 0x{:04x}", type);
         }
         s += fmt::format(", vlan {} (0x{:04x})", (p[at + 2] << 8 | p[at + 3]) & 0xfff, type);

@@ -19,10 +19,6 @@ namespace {
 
 constexpr unsigned trace_ring_size = 256; // per worker
 
-uint16_t load_be16(const uint8_t* p) {
-    return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-
 } // namespace
 
 std::string_view stage_name(trace_stage s) {
@@ -57,10 +53,10 @@ bool trace_filter::matches(uint16_t ingress, const uint8_t* data, uint32_t len) 
     }
     uint32_t at = 12;
     uint16_t type = load_be16(data + at);
-    if (vlan && (!is_vlan_tpid(type) || len < at + 4 || (load_be16(data + at + 2) & 0xfff) != *vlan)) {
+    if (vlan && (!is_well_known_tpid(type) || len < at + 4 || (load_be16(data + at + 2) & 0xfff) != *vlan)) {
         return false;
     }
-    while (is_vlan_tpid(type) && len >= at + 6) {
+    while (is_well_known_tpid(type) && len >= at + 6) {
         at += 4;
         type = load_be16(data + at);
     }

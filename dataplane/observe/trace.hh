@@ -207,10 +207,4 @@ private:
 
 std::string_view stage_name(trace_stage s);
 
-// The EtherTypes some port of some switch uses as a VLAN tag (0x8100, 0x88a8, 0x9100..0x9300):
-// the filter and the frame summaries step over them to the EtherType behind.
-constexpr bool is_vlan_tpid(uint16_t type) {
-    return type == 0x8100 || type == 0x88a8 || type == 0x9100 || type == 0x9200 || type == 0x9300;
-}
-
 } // namespace vx

@@ -76,6 +76,18 @@ inline constexpr uint16_t qinq = 0x88a8; // 802.1ad S-tag
 inline constexpr uint16_t ipv6 = 0x86dd;
 } // namespace ethertype
 
+// EtherTypes that are a VLAN tag on some port of some switch (802.1Q, 802.1ad, and the
+// pre-standard 0x9100..0x9300): the parser tells a foreign TPID by them, and vxctl's trace
+// steps over them to the EtherType behind.
+constexpr bool is_well_known_tpid(uint16_t type) {
+    return type == ethertype::vlan || type == ethertype::qinq || type == 0x9100 || type == 0x9200 || type == 0x9300;
+}
+
+// A big-endian 16-bit field (EtherType, TCI, IP and UDP fields) at p.
+inline uint16_t load_be16(const uint8_t* p) {
+    return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
+
 inline constexpr uint16_t ether_header_len = 14;
 inline constexpr uint16_t vlan_tag_len = 4;
 

@@ -7,18 +7,6 @@
 
 namespace vx {
 
-namespace {
-uint16_t load_be16(const uint8_t* p) {
-    return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-
-// EtherTypes that are VLAN tags on some port of some switch: a frame that starts with one of
-// these, other than the port's own TPID, carries a tag this port does not speak.
-constexpr bool is_well_known_tpid(uint16_t type) {
-    return type == 0x8100 || type == 0x88a8 || type == 0x9100 || type == 0x9200 || type == 0x9300;
-}
-} // namespace
-
 parse_result parse_l2(const uint8_t* data, uint32_t len, uint16_t tpid) {
     parse_result r;
     if (len < ether_header_len) {
