@@ -147,6 +147,13 @@ def sweep_stale():
             run("ip", "netns", "del", name, check=False)
 
 
+def vxlan_section(address, vni, flood, vlan=10, underlay="up"):
+    """The `vxlan:` section of a switch whose VTEP is `address` on port `underlay`, extending
+    `vlan` as `vni`; `flood` is the VNI's flood key ("remotes: [...]" or "group: G")."""
+    return (f"vxlan:\n  underlay: {underlay}\n  address: {address}\n"
+            f"  vnis:\n    - {{ vni: {vni}, vlan: {vlan}, {flood} }}\n")
+
+
 class switch:
     """One vxswitchd in namespace `ns`; `ports` are (port name, interface, port YAML) in order."""
 

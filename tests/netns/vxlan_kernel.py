@@ -39,9 +39,7 @@ class vxlan_lab(netns_lib.lab):
         path = super().config()
         flood = f"group: {GROUP}" if FLOOD == "group" else f"remotes: [{KERNEL_VTEP}]"
         with open(path, "a") as f:
-            f.write("vxlan:\n  underlay: up\n"
-                    f"  address: {SWITCH_VTEP}\n"
-                    f"  vnis:\n    - {{ vni: {VNI}, vlan: 10, {flood} }}\n")
+            f.write(netns_lib.vxlan_section(SWITCH_VTEP, VNI, flood))
         return path
 
 

@@ -53,8 +53,7 @@ class three_vtep_lab(netns_lib.lab):
         path = super().config(name)
         remotes = ", ".join(ip for vtep, ip in VTEPS.items() if vtep != name)
         with open(path, "a") as f:
-            f.write(f"vxlan:\n  underlay: up\n  address: {VTEPS[name]}\n"
-                    f"  vnis:\n    - {{ vni: {VNI}, vlan: 10, remotes: [{remotes}] }}\n")
+            f.write(netns_lib.vxlan_section(VTEPS[name], VNI, f"remotes: [{remotes}]"))
         return path
 
     def counters(self):

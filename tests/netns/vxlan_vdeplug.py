@@ -53,8 +53,7 @@ class vdeplug_lab(netns_lib.lab):
     def config(self):
         path = super().config()
         with open(path, "a") as f:
-            f.write(f"vxlan:\n  underlay: up\n  address: {SWITCH_VTEP}\n"
-                    f"  vnis:\n    - {{ vni: {VNI}, vlan: 10, group: {GROUP} }}\n")
+            f.write(netns_lib.vxlan_section(SWITCH_VTEP, VNI, f"group: {GROUP}"))
         return path
 
     def close(self):
