@@ -4,6 +4,8 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <algorithm>
+
 #include "tables/fdb.hh"
 
 namespace vx {
@@ -20,7 +22,7 @@ void fdb_learn::process(burst& b, worker_ctx& w) const {
         }
     }
     std::array<uint16_t, burst::capacity> sources;
-    sources.fill(b.ingress);
+    std::fill_n(sources.begin(), n, b.ingress);
     learn_sources(keys.data(), sources.data(), n, b.ingress, w);
 }
 

@@ -56,18 +56,18 @@ void vxlan_decap::process(burst& b, worker_ctx& w) const {
             b.drop(k, drop_reason::vxlan_unknown_vni);
             continue;
         }
-        const auto inner = parse_l2(data + r.inner_offset, r.inner_len, config::c_tag_tpid);
+        // strip stays 0: inner tags are the overlay's payload
+        const auto inner = parse_l2_into(data + r.inner_offset, r.inner_len, config::c_tag_tpid, b.l2[k]);
         if (!inner.ok) {
             b.drop(k, inner.why);
             continue;
         }
         rte_pktmbuf_adj(m, r.inner_offset);
         rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - r.inner_len));
-        b.l2[k] = inner.header; // strip 0: inner tags are the overlay's payload
         b.bd[k] = *bd;
         ++decapsulated;
         if (const auto remote = t.remote_of(r.remote)) {
-            keys[n_keys] = fdb_key::make(inner.header.src, *bd);
+            keys[n_keys] = fdb_key::make(b.l2[k].src, *bd);
             sources[n_keys++] = static_cast<uint16_t>(remote_port_base + *remote);
         } else {
             ++unknown_vtep;
