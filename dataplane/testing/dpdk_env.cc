@@ -4,6 +4,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include <cstdlib>
 #include <stdexcept>
 
 #include "packet/ether.hh"
@@ -12,9 +13,16 @@ namespace vx::testing {
 
 void start_eal() {
     static const bool started = [] {
-        std::vector<std::string> args{"vx_test",     "--no-huge",     "-m",          "512",
-                                      "--no-pci",    "--lcores",      "0@0,1@0,2@0", "--log-level=lib.eal:error",
-                                      "--no-shconf", "--no-telemetry"};
+        std::vector<std::string> args{
+            "vx_test", "--no-pci", "--lcores", "0@0,1@0,2@0", "--log-level=lib.eal:error", "--no-telemetry"};
+        // 4 KiB pages by default, so tests run anywhere. VX_TEST_HUGEPAGES=1 takes hugepages
+        // instead (mounted hugetlbfs, vm.nr_hugepages >= 512): what a table of 1M entries
+        // costs is then its cache misses, not page walks (bench/micro/fdb_bench.cc).
+        if (std::getenv("VX_TEST_HUGEPAGES") != nullptr) {
+            args.insert(args.end(), {"--in-memory", "-m", "1024"});
+        } else {
+            args.insert(args.end(), {"--no-huge", "-m", "512", "--no-shconf"});
+        }
         std::vector<char*> argv;
         for (auto& a : args) {
             argv.push_back(a.data());
