@@ -4,15 +4,19 @@
 
     usage: vxlan_kernel.py VXSWITCHD      (as root; exit 0 pass, 1 fail, 77 skip)
     VXLAN_FLOOD=her (default): both VTEPs flood by head-end replication to each other
-    VXLAN_FLOOD=group: both flood to the multicast group 239.1.1.1 and learn each other
+    VXLAN_FLOOD=group: both flood to the multicast group 239.1.1.1 (ff05::42) and learn each other
+    VXLAN_UNDERLAY=4 (default) or 6: the underlay's family
 
     h1 (10.9.0.1) --access vlan 10-- [vxswitchd, VTEP 192.0.2.1] --underlay port "up"--
         veth -- kvtep: eth0 192.0.2.2, vx0 (kernel vxlan, VNI 42) in bridge br0 --veth-- khost (10.9.0.2)
+    (IPv6 underlay: VTEPs 2001:db8::1 and 2001:db8::2, the kernel's added nodad)
 
 Checks: pings both ways; the kernel's `bridge fdb show dev vx0` has h1's MAC at dst 192.0.2.1;
 vxswitch's state file has khost's MAC learned against VTEP 192.0.2.2; vxswitch answered the
-kernel's ARP for its VTEP address and resolved the kernel's; frames were encapsulated and
-decapsulated, and none was dropped for a VXLAN reason.
+kernel's ARP (IPv6: neighbour solicitation) for its VTEP address, and resolved the kernel's
+VTEP itself (no next_hop_mac is configured); frames were encapsulated and decapsulated, and
+none was dropped for a VXLAN reason. Over IPv6 the kernel's own MLD reports reach vxswitch:
+they are counted as membership_messages, not as VXLAN drops.
 """
 
 import json
@@ -21,16 +25,18 @@ import os
 import netns_lib
 
 FLOOD = os.environ.get("VXLAN_FLOOD", "her")
+V6 = os.environ.get("VXLAN_UNDERLAY", "4") == "6"
 VNI = 42
-GROUP = "239.1.1.1"
-SWITCH_VTEP = "192.0.2.1"
-KERNEL_VTEP = "192.0.2.2"
+GROUP = "ff05::42" if V6 else "239.1.1.1"
+SWITCH_VTEP = "2001:db8::1" if V6 else "192.0.2.1"
+KERNEL_VTEP = "2001:db8::2" if V6 else "192.0.2.2"
 H1 = {"mac": "02:76:78:00:09:01", "ip": "10.9.0.1"}
 KHOST = {"mac": "02:76:78:00:09:02", "ip": "10.9.0.2"}
 HOSTS = {
     "h1": {**H1, "port": "h1", "mode": "mode: access, vlan: 10"},
     # The kernel VTEP's namespace: its eth0 is the underlay, on the switch's port "up".
-    "kvtep": {"mac": "02:76:78:00:0f:02", "ip": KERNEL_VTEP, "port": "up", "mode": "mode: access"},
+    # (An IPv6 address is added below, with IPv6 turned back on in that namespace.)
+    "kvtep": {"mac": "02:76:78:00:0f:02", "ip": None if V6 else KERNEL_VTEP, "port": "up", "mode": "mode: access"},
 }
 
 
@@ -43,11 +49,19 @@ class vxlan_lab(netns_lib.lab):
         return path
 
 
+def ipv6_underlay(ns):
+    """IPv6 on kvtep's eth0 (the lab turns it off everywhere), its VTEP address without DAD."""
+    netns_lib.run("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.eth0.disable_ipv6=0", ns=ns)
+    netns_lib.run("ip", "-n", ns, "-6", "addr", "add", f"{KERNEL_VTEP}/64", "dev", "eth0", "nodad")
+
+
 def kernel_vtep(lab):
     """vx0 and br0 in kvtep, and khost behind them."""
     ns = lab.ns("kvtep")
     khost = lab.ns("khost")
     lab._add_netns(khost)
+    if V6:
+        ipv6_underlay(ns)
     where = f"group {GROUP} dev eth0" if FLOOD == "group" else f"remote {SWITCH_VTEP} dev eth0"
     netns_lib.run("ip", "-n", ns, "link", "add", "vx0", "type", "vxlan", "id", VNI, *where.split(),
                   "local", KERNEL_VTEP, "dstport", 4789)
@@ -61,7 +75,7 @@ def kernel_vtep(lab):
     netns_lib.run("ip", "-n", khost, "link", "set", "lo", "up")
     netns_lib.run("ip", "-n", khost, "link", "set", "eth0", "up")
     netns_lib.run("ip", "-n", khost, "addr", "add", f"{KHOST['ip']}/24", "dev", "eth0")
-    if FLOOD == "group":  # the kernel sends to the group out of eth0 when a route says so
+    if FLOOD == "group" and not V6:  # the kernel sends to the group out of eth0 when a route says so
         netns_lib.run("ip", "-n", ns, "route", "add", "224.0.0.0/4", "dev", "eth0")
 
 
@@ -74,19 +88,28 @@ def scenario(lab):
     fdb = netns_lib.run("bridge", "fdb", "show", "dev", "vx0", ns=kvtep).stdout
     lab.check(any(l.startswith(H1["mac"]) and f"dst {SWITCH_VTEP}" in l for l in fdb.splitlines()),
               f"the kernel learned h1's MAC at vxswitch's VTEP: {fdb!r}")
-    # The kernel knows vxswitch's MAC from its ARP request: forget it and make it ask.
-    netns_lib.run("ip", "-n", kvtep, "neigh", "flush", "dev", "eth0")
-    lab.ping("kvtep", SWITCH_VTEP, count=1)  # no ICMP answer (a VTEP address), but ARP first
-    neigh = netns_lib.run("ip", "-n", kvtep, "neigh", "show", SWITCH_VTEP, "dev", "eth0").stdout
+    # The kernel knows vxswitch's MAC from its ARP request or neighbour solicitation (it made one
+    # to send to vxswitch's VTEP): forget it and make it ask again.
+    family = "-6" if V6 else "-4"
+    netns_lib.run("ip", "-n", kvtep, family, "neigh", "flush", "dev", "eth0")
+    lab.ping("kvtep", SWITCH_VTEP, count=1)  # no ICMP answer (a VTEP address), but ARP/ND first
+    neigh = netns_lib.run("ip", "-n", kvtep, family, "neigh", "show", SWITCH_VTEP, "dev", "eth0").stdout
     switch_mac = netns_lib.run("ip", "-n", lab.sw, "-br", "link", "show", "p-kvtep").stdout.split()[2]
-    lab.check(f"lladdr {switch_mac}" in neigh, f"vxswitch answered the kernel's ARP for {SWITCH_VTEP}: {neigh.strip()!r}")
+    lab.check(f"lladdr {switch_mac}" in neigh,
+              f"vxswitch answered the kernel's {'neighbour solicitation' if V6 else 'ARP'} for {SWITCH_VTEP}: "
+              f"{neigh.strip()!r}")
     state = lab.stop_and_read_state()
     entry = next((e for e in state["fdb"]["entries"] if e["mac"] == KHOST["mac"]), None)
     lab.check(entry is not None and entry.get("vtep") == KERNEL_VTEP and entry["vlan"] == 10,
               f"vxswitch learned khost's MAC against the kernel's VTEP {KERNEL_VTEP}: {json.dumps(entry)}")
     up = next(p for p in state["ports"] if p["name"] == "up")
     c, d = up["counters"], up["drops"]
-    lab.check(c["arp_replies"] > 0, f"vxswitch answered ARP for its VTEP address ({c['arp_replies']})")
+    answers = "neighbour_adverts" if V6 else "arp_replies"
+    lab.check(c[answers] > 0, f"vxswitch answered for its VTEP address ({answers} {c[answers]})")
+    if V6:  # the kernel joins its solicited-node groups (and in group mode ff05::42) with MLD
+        lab.check(c["membership_messages"] > 0 and d["underlay_bad_control"] == 0,
+                  f"the kernel's MLD reports were taken as such ({c['membership_messages']}), "
+                  f"none refused ({d['underlay_bad_control']})")
     lab.check(c["vxlan_encapsulated"] > 0 and c["vxlan_decapsulated"] > 0,
               f"frames were encapsulated ({c['vxlan_encapsulated']}) and decapsulated ({c['vxlan_decapsulated']})")
     # vxlan_wrong_destination: the ARP check's pings to the VTEP address; vxlan_no_next_hop: the
