@@ -23,9 +23,9 @@ Checks:
      list, never answered here) at its solicited-node group with its source link-layer
      option; a solicitation for 2001:db8::1 is answered with a solicited advertisement
      carrying vxswitch's MAC (checksums checked here).
-  4. Counters: membership_messages counts the queries, underlay_bad_control the one query
-     sent with a broken checksum (and it is not answered), and no query or report is counted
-     as vxlan_wrong_destination any more.
+  4. Counters: membership_messages counts the queries and another host's reports (not
+     answered), underlay_bad_control the one query sent with a broken checksum (not answered
+     either), and no query or report is counted as vxlan_wrong_destination any more.
 """
 
 import struct
@@ -166,6 +166,18 @@ def mld_query(group, mrd):
             / ICMPv6MLQuery2(mrd=mrd, mladdr=group))
 
 
+def other_reports():
+    """Another host's IGMPv2 report for vxswitch's group and MLDv2 report for another group."""
+    from scapy.all import Ether, IP
+    from scapy.contrib.igmp import IGMP
+    from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop, RouterAlert, PadN, ICMPv6MLReport2, ICMPv6MLDMultAddrRec
+    return [Ether(src=QUERIER["mac"], dst="01:00:5e:01:01:01") / IP(src="192.0.2.9", dst=GROUP4, ttl=1)
+            / IGMP(type=0x16, gaddr=GROUP4),
+            Ether(src=QUERIER["mac"], dst="33:33:00:00:00:16") / IPv6(src="fe80::9", dst="ff02::16", hlim=1)
+            / IPv6ExtHdrHopByHop(options=[RouterAlert(value=0), PadN(optdata=b"")])
+            / ICMPv6MLReport2(records=[ICMPv6MLDMultAddrRec(rtype=4, dst="ff05::99")])]
+
+
 def answered_within(lab, what, query, seconds, record_type, group, switch_mac):
     t0 = time.monotonic()
     lab.send("querier", query)
@@ -209,8 +221,11 @@ def scenario(lab):
                     switch_mac)
     lab.send("querier", igmp_query("239.9.9.9", 5))
     lab.send("querier", igmp_query("0.0.0.0", 5, corrupt=True))
+    for frame in other_reports():
+        lab.send("querier", frame)
     late = reports(lab.drain("querier", 1.5), switch_mac)
-    lab.check(not late, f"no answer to a query for another group, nor to a corrupt one: {[r[0] for r in late]}")
+    lab.check(not late, f"no answer to a query for another group, to a corrupt one, nor to another host's "
+              f"reports: {[r[0] for r in late]}")
 
     # 3. Neighbour discovery for the VTEP's address.
     ns = (Ether(src=QUERIER["mac"], dst="33:33:ff:00:00:01") / IPv6(src=REMOTE6, dst="ff02::1:ff00:1", hlim=255)
@@ -237,7 +252,8 @@ def scenario(lab):
     state = lab.stop_and_read_state()
     up = next(p for p in state["ports"] if p["name"] == "up")
     c, d = up["counters"], up["drops"]
-    lab.check(c["membership_messages"] == 4, f"the 4 good queries counted as membership_messages: {c['membership_messages']}")
+    lab.check(c["membership_messages"] == 6,
+              f"the 4 good queries and 2 reports counted as membership_messages: {c['membership_messages']}")
     lab.check(d["underlay_bad_control"] == 1, f"the corrupt query dropped as underlay_bad_control: {d['underlay_bad_control']}")
     lab.check(c["neighbour_adverts"] == 1, f"one neighbour_adverts: {c['neighbour_adverts']}")
     lab.check(d["vxlan_wrong_destination"] == 0, f"no query counted as vxlan_wrong_destination: {d['vxlan_wrong_destination']}")
