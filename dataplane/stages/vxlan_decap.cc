@@ -105,11 +105,11 @@ bool vxlan_decap::take_control(rte_mbuf* m, uint16_t ingress, worker_ctx& w) {
     return false; // other ICMPv6 or IGMP-looking bytes: the VXLAN checks refuse and count it
 }
 
-void vxlan_decap::note_neighbour(const ip_address& ip, const mac_addr& mac, worker_ctx& w) {
+void vxlan_decap::note_neighbour(const ip_address& ip, const mac_addr& mac, bool answer, worker_ctx& w) {
     const vtep_table& t = w.state->vxlan;
     if (const auto remote = t.remote_of(ip); remote && !t.next_hop) {
         const remote_vtep& r = t.remotes[*remote];
-        if (!r.resolved || r.outer.dst_mac != mac) {
+        if (answer || !r.resolved || r.outer.dst_mac != mac) {
             tell_control(w, {vtep_event::kind::neighbour, 0, mac, ip});
         }
     }
@@ -117,7 +117,7 @@ void vxlan_decap::note_neighbour(const ip_address& ip, const mac_addr& mac, work
 
 void vxlan_decap::take_arp(rte_mbuf* m, const vxlan::arp_view& arp, uint16_t ingress, worker_ctx& w) {
     const vtep_table& t = w.state->vxlan;
-    note_neighbour(arp.sender_ip, arp.sender_mac, w);
+    note_neighbour(arp.sender_ip, arp.sender_mac, arp.op == 2, w);
     if (arp.op == 1 && t.v4 && arp.target_ip == *t.v4) {
         vxlan::make_arp_reply(rte_pktmbuf_mtod(m, uint8_t*), t.mac);
         w.port(ingress).add(port_counter::arp_replies);
@@ -137,9 +137,9 @@ void vxlan_decap::take_neighbour(rte_mbuf* m, const neighbour::read_result& nd, 
     const neighbour::message& msg = nd.msg;
     // An advertisement tells where its target is; a solicitation, where its sender is.
     if (msg.advertisement) {
-        note_neighbour(msg.target, msg.link_layer.value_or(msg.eth_src), w);
+        note_neighbour(msg.target, msg.link_layer.value_or(msg.eth_src), true, w);
     } else if (msg.link_layer) {
-        note_neighbour(msg.src, *msg.link_layer, w);
+        note_neighbour(msg.src, *msg.link_layer, false, w);
     }
     // The solicitation becomes our advertisement in its own buffer (86 bytes: a solicitation
     // without its option is shorter, one with more options longer).

@@ -54,8 +54,10 @@ private:
     static void take_arp(rte_mbuf* m, const vxlan::arp_view& arp, uint16_t ingress, worker_ctx& w);
     static void take_neighbour(rte_mbuf* m, const neighbour::read_result& nd, uint16_t ingress, worker_ctx& w);
     static void take_membership(rte_mbuf* m, const membership::read_result& mm, uint16_t ingress, worker_ctx& w);
-    // Tells the control plane that `ip` is at `mac`, if `ip` is a remote VTEP this changes.
-    static void note_neighbour(const ip_address& ip, const mac_addr& mac, worker_ctx& w);
+    // Tells the control plane that `ip` is at `mac`, if `ip` is a remote VTEP this changes or
+    // the message is an `answer` (ARP reply, neighbour advertisement: it confirms the next hop,
+    // tables/next_hop_refresh.hh; answers come only when asked for, about one per remote per 30 s).
+    static void note_neighbour(const ip_address& ip, const mac_addr& mac, bool answer, worker_ctx& w);
 };
 
 } // namespace vx

@@ -107,6 +107,7 @@ size_t vtep_control::drain() {
     std::array<vtep_event, 32> events;
     size_t total = 0;
     std::unique_ptr<vtep_table> changed;
+    bool any_change = false; // a confirmation of what is known publishes nothing
     for (rte_ring* ring : _events) {
         unsigned n = 0;
         do {
@@ -119,18 +120,18 @@ size_t vtep_control::drain() {
                 if (!changed) {
                     changed = std::make_unique<vtep_table>(_state.current().vxlan);
                 }
-                apply(events[i], *changed);
+                any_change = apply(events[i], *changed) || any_change;
             }
             total += n;
         } while (n == events.size());
     }
-    if (changed) {
+    if (any_change) {
         publish(std::move(*changed));
     }
     return total;
 }
 
-bool vtep_control::apply(const vtep_event& e, vtep_table& t) const {
+bool vtep_control::apply(const vtep_event& e, vtep_table& t) {
     const auto index = t.remote_of(e.ip);
     if (e.what == vtep_event::kind::remote_seen) {
         if (index || !(e.ip.is_v4() ? t.v4 : t.v6)) {
@@ -144,6 +145,7 @@ bool vtep_control::apply(const vtep_event& e, vtep_table& t) const {
         return false; // not a remote of ours, or all of them go through the static next hop
     }
     auto& r = t.remotes[*index];
+    _refresh.confirmed(e.ip, _clock.now_s());
     if (r.resolved && r.outer.dst_mac == e.mac) {
         return false;
     }
@@ -166,7 +168,40 @@ void vtep_control::tick() {
         return;
     }
     _last_tick = now;
+    refresh_next_hops(now);
     request_next_hops(_state.current().vxlan);
+}
+
+void vtep_control::refresh_next_hops(uint32_t now_s) {
+    const vtep_table& t = _state.current().vxlan;
+    if (!t.enabled() || t.next_hop) {
+        return; // a static next hop is the operator's to keep right
+    }
+    std::unique_ptr<vtep_table> changed;
+    for (size_t i = 0; i < t.remotes.size(); ++i) {
+        const remote_vtep& r = t.remotes[i];
+        if (r.is_group || !r.resolved) {
+            continue;
+        }
+        switch (_refresh.due(r.outer.dst_ip, now_s)) {
+        case next_hop_refresh::action::none:
+            break;
+        case next_hop_refresh::action::probe:
+            send_request(t, r.outer.dst_ip);
+            break;
+        case next_hop_refresh::action::unresolve:
+            spdlog::info("vxlan: remote VTEP {} at {} no longer answers: resolving it again", r.outer.dst_ip.to_string(),
+                         r.outer.dst_mac.to_string());
+            if (!changed) {
+                changed = std::make_unique<vtep_table>(t);
+            }
+            changed->remotes[i].resolved = false;
+            break;
+        }
+    }
+    if (changed) {
+        publish(std::move(*changed));
+    }
 }
 
 void vtep_control::send_reports(const vtep_table& t) {
@@ -215,24 +250,28 @@ void vtep_control::request_next_hops(const vtep_table& t) const {
         return;
     }
     for (const auto& r : t.remotes) {
-        const bool v4 = r.outer.dst_ip.is_v4();
-        if (r.resolved || !(v4 ? t.v4 : t.v6)) {
-            continue;
-        }
-        rte_mbuf* m = new_frame(v4 ? ether_header_len + vxlan::arp_len : neighbour::frame_len);
-        if (m == nullptr) {
-            return; // the pool is exhausted: next second
-        }
-        auto* p = rte_pktmbuf_mtod(m, uint8_t*);
-        if (v4) {
-            vxlan::write_arp_request(p, t.mac, *t.v4, r.outer.dst_ip);
-        } else {
-            neighbour::write_solicitation(p, t.mac, *t.v6, r.outer.dst_ip);
-        }
-        if (!send(m)) {
+        if (!r.resolved && !send_request(t, r.outer.dst_ip)) {
             return;
         }
     }
+}
+
+bool vtep_control::send_request(const vtep_table& t, const ip_address& remote) const {
+    const bool v4 = remote.is_v4();
+    if (!(v4 ? t.v4 : t.v6)) {
+        return true; // a family we do not speak (a remote seen but not configured)
+    }
+    rte_mbuf* m = new_frame(v4 ? ether_header_len + vxlan::arp_len : neighbour::frame_len);
+    if (m == nullptr) {
+        return false; // the pool is exhausted: next second
+    }
+    auto* p = rte_pktmbuf_mtod(m, uint8_t*);
+    if (v4) {
+        vxlan::write_arp_request(p, t.mac, *t.v4, remote);
+    } else {
+        neighbour::write_solicitation(p, t.mac, *t.v6, remote);
+    }
+    return send(m);
 }
 
 } // namespace vx

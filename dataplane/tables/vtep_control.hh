@@ -10,7 +10,8 @@
 //   sends an ARP request (IPv4) or a neighbour solicitation (IPv6) for each unresolved remote
 //   once a second (from the slow path, never per packet: the frame goes to worker 0's inject
 //   ring, which sends it on the underlay) and takes the answers the workers forward as
-//   vtep_events.
+//   vtep_events. A resolved next hop that has not answered for 30 s is probed, and resolved
+//   again when three probes go unanswered (tables/next_hop_refresh.hh).
 // - Keeps the VTEP a member of its multicast groups (tables/vtep_membership.hh): IGMPv3/MLDv2
 //   reports when it starts, and answers to the queries the workers forward.
 // - Adds the remote VTEPs the workers report (VXLAN frames from an address not in the table,
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "config/model.hh"
+#include "tables/next_hop_refresh.hh"
 #include "tables/vtep_membership.hh"
 #include "tables/vtep_table.hh"
 #include "worker/clock.hh"
@@ -51,9 +53,14 @@ public:
     void tick();
 
 private:
-    bool apply(const vtep_event& e, vtep_table& t) const;
+    bool apply(const vtep_event& e, vtep_table& t);
     void publish(vtep_table t);
     void request_next_hops(const vtep_table& t) const;
+    // Probes the resolved next hops that have not answered for a while, and unresolves those
+    // that stay silent (tables/next_hop_refresh.hh).
+    void refresh_next_hops(uint32_t now_s);
+    // An ARP request or a neighbour solicitation for `remote`; false when it could not go.
+    bool send_request(const vtep_table& t, const ip_address& remote) const;
     void send_reports(const vtep_table& t);
     // A frame of `len` bytes from the pool, or nullptr; `send` hands it to the inject ring.
     rte_mbuf* new_frame(uint32_t len) const;
@@ -66,6 +73,7 @@ private:
     rte_ring* _inject = nullptr;
     uint32_t _last_tick = ~0u;
     vtep_membership _membership;
+    next_hop_refresh _refresh;
     bool _joined = false;
 };
 

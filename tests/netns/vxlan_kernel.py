@@ -6,6 +6,7 @@
     VXLAN_FLOOD=her (default): both VTEPs flood by head-end replication to each other
     VXLAN_FLOOD=group: both flood to the multicast group 239.1.1.1 (ff05::42) and learn each other
     VXLAN_UNDERLAY=4 (default) or 6: the underlay's family
+    VXLAN_PEER_NEW_MAC=1: then the kernel's VTEP changes its MAC silently (about 35 s more)
 
     h1 (10.9.0.1) --access vlan 10-- [vxswitchd, VTEP 192.0.2.1] --underlay port "up"--
         veth -- kvtep: eth0 192.0.2.2, vx0 (kernel vxlan, VNI 42) in bridge br0 --veth-- khost (10.9.0.2)
@@ -16,18 +17,22 @@ vxswitch's state file has khost's MAC learned against VTEP 192.0.2.2; vxswitch a
 kernel's ARP (IPv6: neighbour solicitation) for its VTEP address, and resolved the kernel's
 VTEP itself (no next_hop_mac is configured); frames were encapsulated and decapsulated, and
 none was dropped for a VXLAN reason. Over IPv6 the kernel's own MLD reports reach vxswitch:
-they are counted as membership_messages, not as VXLAN drops.
+they are counted as membership_messages, not as VXLAN drops. With VXLAN_PEER_NEW_MAC, pings
+work again once vxswitch has found the kernel's old MAC silent and resolved the new one.
 """
 
 import json
 import os
 import socket
 import struct
+import time
 
 import netns_lib
 
 FLOOD = os.environ.get("VXLAN_FLOOD", "her")
 V6 = os.environ.get("VXLAN_UNDERLAY", "4") == "6"
+NEW_MAC = os.environ.get("VXLAN_PEER_NEW_MAC") == "1"
+NEW_KERNEL_MAC = "02:76:78:00:0f:12"
 VNI = 42
 GROUP = "ff05::42" if V6 else "239.1.1.1"
 SWITCH_VTEP = "2001:db8::1" if V6 else "192.0.2.1"
@@ -93,6 +98,29 @@ def join_group(ns, group):
     return s
 
 
+def peer_changes_its_mac(lab):
+    """The kernel's VTEP takes a new MAC without telling anyone (vxswitch's MAC pinned in it: no
+    ARP or solicitation from it either); vxswitch's frames to the old MAC are lost until it
+    probes its next hop, silent for 30 s, and the answer to the probe (a broadcast ARP request
+    or a multicast solicitation) carries the new MAC."""
+    kvtep = lab.ns("kvtep")
+    family = "-6" if V6 else "-4"
+    # (The MAC change flushes eth0's neighbours, permanent ones too: pin after it.)
+    netns_lib.run("ip", "-n", kvtep, "link", "set", "eth0", "address", NEW_KERNEL_MAC)
+    netns_lib.run("ip", "-n", kvtep, family, "neigh", "replace", SWITCH_VTEP, "lladdr", switch_mac(lab),
+                  "dev", "eth0", "nud", "permanent")
+    t0 = time.monotonic()
+    ok = False
+    while not ok and time.monotonic() - t0 < 50:
+        ok = lab.ping("h1", KHOST["ip"], count=1)
+    took = time.monotonic() - t0
+    lab.check(ok, f"after the kernel's VTEP took a new MAC, h1 reaches khost again ({took:.0f} s)")
+    with open(lab.log) as f:
+        log = f.read()
+    lab.check(f"remote VTEP {KERNEL_VTEP} is at {NEW_KERNEL_MAC}" in log,
+              "vxswitch probed its silent next hop and took the new MAC from the answer (its log says so)")
+
+
 def switch_mac(lab):
     return netns_lib.run("ip", "-n", lab.sw, "-br", "link", "show", "p-kvtep").stdout.split()[2]
 
@@ -124,6 +152,8 @@ def scenario(lab):
     lab.check(f"lladdr {switch_mac(lab)}" in neigh,
               f"vxswitch answered the kernel's {'neighbour solicitation' if V6 else 'ARP'} for {SWITCH_VTEP}: "
               f"{neigh.strip()!r}")
+    if NEW_MAC:
+        peer_changes_its_mac(lab)
     state = lab.stop_and_read_state()
     entry = next((e for e in state["fdb"]["entries"] if e["mac"] == KHOST["mac"]), None)
     lab.check(entry is not None and entry.get("vtep") == KERNEL_VTEP and entry["vlan"] == 10,
