@@ -87,6 +87,10 @@ constexpr bool is_well_known_tpid(uint16_t type) {
 inline uint16_t load_be16(const uint8_t* p) {
     return static_cast<uint16_t>((p[0] << 8) | p[1]);
 }
+inline void store_be16(uint8_t* p, uint16_t v) {
+    p[0] = static_cast<uint8_t>(v >> 8);
+    p[1] = static_cast<uint8_t>(v);
+}
 
 inline constexpr uint16_t ether_header_len = 14;
 inline constexpr uint16_t vlan_tag_len = 4;

@@ -40,11 +40,6 @@ namespace vxlan {
 
 namespace {
 
-void store_be16(uint8_t* p, uint16_t v) {
-    p[0] = static_cast<uint8_t>(v >> 8);
-    p[1] = static_cast<uint8_t>(v);
-}
-
 constexpr uint32_t ipv4_header_len = 20;
 constexpr uint32_t ipv6_header_len = 40;
 constexpr uint32_t udp_header_len = 8;

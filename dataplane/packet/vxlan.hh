@@ -144,6 +144,19 @@ struct local_endpoint {
 // or an IPv4 fragment), vxlan_truncated, vxlan_bad_flags.
 decap_result classify(const uint8_t* frame, uint32_t len, const local_endpoint& local);
 
+// Whether an underlay frame may be for the VTEP's control plane rather than VXLAN: ARP, IGMP,
+// or ICMPv6 (neighbour discovery, MLD), directly or behind a hop-by-hop header. A test of
+// three header bytes, so that the decapsulation's loop pays nothing more for the rest.
+inline bool maybe_control(const uint8_t* frame, uint32_t len) {
+    if (len < ether_header_len + 20) { // shorter than ARP's 28 bytes, and than an IP header
+        return false;
+    }
+    const uint16_t type = load_be16(frame + 12);
+    const uint8_t* ip = frame + ether_header_len;
+    return type == ethertype::arp || (type == ethertype::ipv4 && ip[9] == 2) ||
+           (type == ethertype::ipv6 && (ip[6] == 58 || ip[6] == 0));
+}
+
 // ARP over the underlay (RFC 826), IPv4 over Ethernet only.
 inline constexpr uint16_t arp_len = 28;
 struct arp_view {

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
-// libFuzzer target for VXLAN decapsulation and the underlay's ARP reader: any bytes, never a
-// crash or a read past the end (AddressSanitizer watches), and an accepted frame really holds
-// its outer headers, an I-flagged VXLAN header and a whole inner Ethernet header.
+// libFuzzer target for VXLAN decapsulation and the underlay's control readers (ARP, neighbour
+// discovery, IGMP/MLD): any bytes, never a crash or a read past the end (AddressSanitizer
+// watches), and an accepted frame really holds its outer headers, an I-flagged VXLAN header
+// and a whole inner Ethernet header; the readers accept only frames the cheap pre-test
+// (vxlan::maybe_control) lets through to them.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
 
+#include "packet/membership.hh"
+#include "packet/neighbour.hh"
 #include "packet/vxlan.hh"
 
 namespace {
@@ -42,6 +46,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (frame.size() < size_t{ether_header_len} + vxlan::arp_len || be16_at(frame, 12) != ethertype::arp) {
             std::abort();
         }
+    }
+    const auto n = static_cast<uint32_t>(frame.size());
+    const bool control = vxlan::maybe_control(frame.data(), n);
+    if (neighbour::read(frame.data(), n).status != neighbour::read_status::not_neighbour && !control) {
+        std::abort();
+    }
+    if (membership::read(frame.data(), n).status != membership::read_status::not_membership && !control) {
+        std::abort();
     }
     return 0;
 }

@@ -15,24 +15,9 @@ namespace vx {
 namespace {
 
 using testing::bytes;
-
-bytes from_hex(std::string_view hex) {
-    bytes out;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-        out.push_back(static_cast<uint8_t>(std::stoul(std::string(hex.substr(i, 2)), nullptr, 16)));
-    }
-    return out;
-}
-
-ip_address ip(std::string_view text) {
-    const auto a = ip_address::parse(text);
-    EXPECT_TRUE(a.has_value()) << text;
-    return a.value_or(ip_address{});
-}
-
-mac_addr mac(std::string_view text) {
-    return mac_addr::parse(text).value();
-}
+using testing::from_hex;
+using testing::ip;
+using testing::mac;
 
 // The inner frame of every vector: scapy
 //   Ether(dst='02:00:00:00:00:0b', src='02:00:00:00:00:0a', type=0x0800)/Raw(bytes(range(46)))

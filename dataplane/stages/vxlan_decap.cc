@@ -6,6 +6,8 @@
 #include <rte_ring_elem.h>
 
 #include "config/model.hh"
+#include "packet/membership.hh"
+#include "packet/neighbour.hh"
 #include "packet/vxlan.hh"
 #include "stages/fdb_learn.hh"
 #include "stages/parse.hh"
@@ -38,8 +40,7 @@ void vxlan_decap::process(burst& b, worker_ctx& w) const {
         bytes += rte_pktmbuf_pkt_len(m);
         const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
         const uint32_t len = rte_pktmbuf_data_len(m);
-        if (const auto arp = vxlan::read_arp(data, len)) {
-            take_arp(m, *arp, b.ingress, w);
+        if (vxlan::maybe_control(data, len) && take_control(m, b.ingress, w)) [[unlikely]] {
             continue;
         }
         const uint16_t k = kept++;
@@ -86,14 +87,37 @@ void vxlan_decap::process(burst& b, worker_ctx& w) const {
     learn_sources(keys.data(), sources.data(), n_keys, b.ingress, w);
 }
 
-void vxlan_decap::take_arp(rte_mbuf* m, const vxlan::arp_view& arp, uint16_t ingress, worker_ctx& w) {
+bool vxlan_decap::take_control(rte_mbuf* m, uint16_t ingress, worker_ctx& w) {
+    const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
+    const uint32_t len = rte_pktmbuf_data_len(m);
+    if (const auto arp = vxlan::read_arp(data, len)) {
+        take_arp(m, *arp, ingress, w);
+        return true;
+    }
+    if (const auto nd = neighbour::read(data, len); nd.status != neighbour::read_status::not_neighbour) {
+        take_neighbour(m, nd, ingress, w);
+        return true;
+    }
+    if (const auto mm = membership::read(data, len); mm.status != membership::read_status::not_membership) {
+        take_membership(m, mm, ingress, w);
+        return true;
+    }
+    return false; // other ICMPv6 or IGMP-looking bytes: the VXLAN checks refuse and count it
+}
+
+void vxlan_decap::note_neighbour(const ip_address& ip, const mac_addr& mac, bool answer, worker_ctx& w) {
     const vtep_table& t = w.state->vxlan;
-    if (const auto remote = t.remote_of(arp.sender_ip); remote && !t.next_hop) {
+    if (const auto remote = t.remote_of(ip); remote && !t.next_hop) {
         const remote_vtep& r = t.remotes[*remote];
-        if (!r.resolved || r.outer.dst_mac != arp.sender_mac) {
-            tell_control(w, {vtep_event::kind::neighbour, 0, arp.sender_mac, arp.sender_ip});
+        if (answer || !r.resolved || r.outer.dst_mac != mac) {
+            tell_control(w, {vtep_event::kind::neighbour, 0, mac, ip});
         }
     }
+}
+
+void vxlan_decap::take_arp(rte_mbuf* m, const vxlan::arp_view& arp, uint16_t ingress, worker_ctx& w) {
+    const vtep_table& t = w.state->vxlan;
+    note_neighbour(arp.sender_ip, arp.sender_mac, arp.op == 2, w);
     if (arp.op == 1 && t.v4 && arp.target_ip == *t.v4) {
         vxlan::make_arp_reply(rte_pktmbuf_mtod(m, uint8_t*), t.mac);
         w.port(ingress).add(port_counter::arp_replies);
@@ -101,6 +125,50 @@ void vxlan_decap::take_arp(rte_mbuf* m, const vxlan::arp_view& arp, uint16_t ing
         return;
     }
     rte_pktmbuf_free(m);
+}
+
+void vxlan_decap::take_neighbour(rte_mbuf* m, const neighbour::read_result& nd, uint16_t ingress, worker_ctx& w) {
+    if (nd.status == neighbour::read_status::invalid) {
+        w.port(ingress).drop(drop_reason::underlay_bad_control);
+        rte_pktmbuf_free(m);
+        return;
+    }
+    const vtep_table& t = w.state->vxlan;
+    const neighbour::message& msg = nd.msg;
+    // An advertisement tells where its target is; a solicitation, where its sender is.
+    if (msg.advertisement) {
+        note_neighbour(msg.target, msg.link_layer.value_or(msg.eth_src), true, w);
+    } else if (msg.link_layer) {
+        note_neighbour(msg.src, *msg.link_layer, false, w);
+    }
+    // The solicitation becomes our advertisement in its own buffer (86 bytes: a solicitation
+    // without its option is shorter, one with more options longer).
+    if (!msg.advertisement && t.v6 && msg.target == *t.v6 && m->nb_segs == 1) {
+        const uint16_t have = rte_pktmbuf_data_len(m);
+        const bool fits = have >= neighbour::frame_len
+                              ? rte_pktmbuf_trim(m, static_cast<uint16_t>(have - neighbour::frame_len)) == 0
+                              : rte_pktmbuf_append(m, static_cast<uint16_t>(neighbour::frame_len - have)) != nullptr;
+        if (fits) {
+            neighbour::write_advertisement(rte_pktmbuf_mtod(m, uint8_t*), t.mac, msg);
+            w.port(ingress).add(port_counter::neighbour_adverts);
+            w.egress->push(ingress, w.state->device[ingress], m, *w.counters);
+            return;
+        }
+    }
+    rte_pktmbuf_free(m);
+}
+
+void vxlan_decap::take_membership(rte_mbuf* m, const membership::read_result& mm, uint16_t ingress, worker_ctx& w) {
+    rte_pktmbuf_free(m);
+    if (mm.status == membership::read_status::invalid) {
+        w.port(ingress).drop(drop_reason::underlay_bad_control);
+        return;
+    }
+    w.port(ingress).add(port_counter::membership_messages);
+    // Reports of other hosts need nothing from us; a query is answered by the control thread.
+    if (mm.msg.query && !w.state->vxlan.groups.empty()) {
+        tell_control(w, {vtep_event::kind::membership_query, 0, {}, mm.msg.group, mm.msg.max_delay_ms});
+    }
 }
 
 } // namespace vx

@@ -12,9 +12,18 @@
 // for new and moved MACs only, as fdb_learn); a frame from a VTEP not yet in the table is
 // switched but not learned (vxlan_unknown_vtep), and the control plane is told once per burst.
 //
-// ARP frames leave the burst here: a request for the VTEP's address is answered in place and
-// sent back on the underlay (arp_replies); a remote's ARP that shows its MAC is passed to the
-// control plane as a vtep_event (next-hop resolution); the rest are freed.
+// The VTEP's control frames leave the burst here, on a cold path that a three-byte header test
+// (vxlan::maybe_control) guards:
+// - ARP: a request for the VTEP's IPv4 address is answered in place and sent back on the
+//   underlay (arp_replies); a remote's ARP that shows its MAC is passed to the control plane
+//   as a vtep_event (next-hop resolution); the rest are freed.
+// - IPv6 neighbour discovery, the same: a solicitation for address6 becomes a solicited
+//   advertisement in its own buffer (neighbour_adverts); a remote's advertisement (or its
+//   solicitation's source link-layer option) resolves it.
+// - IGMP and MLD: counted (membership_messages) and freed; a query goes to the control
+//   thread, which answers it with reports for our groups after a random delay.
+// A neighbour discovery, IGMP or MLD message failing its checksum or RFC validity checks is
+// dropped as underlay_bad_control.
 // Counts rx_packets/rx_bytes, vxlan_decapsulated on the underlay port.
 
 #include "packet/burst.hh"
@@ -25,13 +34,30 @@ namespace vx {
 namespace vxlan {
 struct arp_view;
 }
+namespace neighbour {
+struct read_result;
+}
+namespace membership {
+struct read_result;
+}
+struct ip_address;
+struct mac_addr;
 
 class vxlan_decap final {
 public:
     void process(burst& b, worker_ctx& w) const;
 
 private:
+    // Takes the frame if it is one of the VTEP's control messages (sent, handed on, freed or
+    // dropped, counted); false if not, and the VXLAN checks judge it.
+    [[gnu::cold]] static bool take_control(rte_mbuf* m, uint16_t ingress, worker_ctx& w);
     static void take_arp(rte_mbuf* m, const vxlan::arp_view& arp, uint16_t ingress, worker_ctx& w);
+    static void take_neighbour(rte_mbuf* m, const neighbour::read_result& nd, uint16_t ingress, worker_ctx& w);
+    static void take_membership(rte_mbuf* m, const membership::read_result& mm, uint16_t ingress, worker_ctx& w);
+    // Tells the control plane that `ip` is at `mac`, if `ip` is a remote VTEP this changes or
+    // the message is an `answer` (ARP reply, neighbour advertisement: it confirms the next hop,
+    // tables/next_hop_refresh.hh; answers come only when asked for, about one per remote per 30 s).
+    static void note_neighbour(const ip_address& ip, const mac_addr& mac, bool answer, worker_ctx& w);
 };
 
 } // namespace vx

@@ -8,9 +8,14 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <chrono>
 #include <memory>
+#include <random>
 
 #include "config/vxlan.hh"
+#include "packet/ipv6.hh"
+#include "packet/membership.hh"
+#include "packet/neighbour.hh"
 
 namespace vx {
 
@@ -34,10 +39,6 @@ uint16_t add_remote(vtep_table& t, const ip_address& ip, bool is_group) {
     if (!is_group && t.next_hop) {
         r.outer.dst_mac = *t.next_hop;
         r.resolved = true;
-    } else if (!is_group && !ip.is_v4()) {
-        spdlog::warn("vxlan: remote {} is IPv6 and no next_hop_mac is set: frames to it are dropped "
-                     "(vxlan_no_next_hop), neighbour discovery is not implemented",
-                     ip.to_string());
     }
     if (is_group) {
         r.outer.dst_mac = vxlan::group_mac(ip);
@@ -91,30 +92,46 @@ vtep_table vtep_control::build(const config::model& m, const l2_tables& l2, cons
     return t;
 }
 
+namespace {
+uint64_t now_ms() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+}
+} // namespace
+
+vtep_control::vtep_control(snapshot_holder& state, rte_mempool* pool, const coarse_clock& clock)
+    : _state(state), _pool(pool), _clock(clock), _membership(state.current().vxlan.groups, std::random_device{}()) {}
+
 size_t vtep_control::drain() {
     std::array<vtep_event, 32> events;
     size_t total = 0;
     std::unique_ptr<vtep_table> changed;
+    bool any_change = false; // a confirmation of what is known publishes nothing
     for (rte_ring* ring : _events) {
         unsigned n = 0;
         do {
             n = rte_ring_sc_dequeue_burst_elem(ring, events.data(), sizeof(vtep_event), events.size(), nullptr);
             for (unsigned i = 0; i < n; ++i) {
+                if (events[i].what == vtep_event::kind::membership_query) { // no table change
+                    _membership.query(events[i].ip, events[i].max_delay_ms, now_ms());
+                    continue;
+                }
                 if (!changed) {
                     changed = std::make_unique<vtep_table>(_state.current().vxlan);
                 }
-                apply(events[i], *changed);
+                any_change = apply(events[i], *changed) || any_change;
             }
             total += n;
         } while (n == events.size());
     }
-    if (changed) {
+    if (any_change) {
         publish(std::move(*changed));
     }
     return total;
 }
 
-bool vtep_control::apply(const vtep_event& e, vtep_table& t) const {
+bool vtep_control::apply(const vtep_event& e, vtep_table& t) {
     const auto index = t.remote_of(e.ip);
     if (e.what == vtep_event::kind::remote_seen) {
         if (index || !(e.ip.is_v4() ? t.v4 : t.v6)) {
@@ -128,6 +145,7 @@ bool vtep_control::apply(const vtep_event& e, vtep_table& t) const {
         return false; // not a remote of ours, or all of them go through the static next hop
     }
     auto& r = t.remotes[*index];
+    _refresh.confirmed(e.ip, _clock.now_s());
     if (r.resolved && r.outer.dst_mac == e.mac) {
         return false;
     }
@@ -144,33 +162,116 @@ void vtep_control::publish(vtep_table t) {
 }
 
 void vtep_control::tick() {
+    send_reports(_state.current().vxlan);
     const uint32_t now = _clock.now_s();
     if (now == _last_tick) {
         return;
     }
     _last_tick = now;
+    refresh_next_hops(now);
     request_next_hops(_state.current().vxlan);
 }
 
-void vtep_control::request_next_hops(const vtep_table& t) const {
-    if (!t.enabled() || !t.v4 || _inject == nullptr) {
-        return;
+void vtep_control::refresh_next_hops(uint32_t now_s) {
+    const vtep_table& t = _state.current().vxlan;
+    if (!t.enabled() || t.next_hop) {
+        return; // a static next hop is the operator's to keep right
     }
-    for (const auto& r : t.remotes) {
-        if (r.resolved || !r.outer.dst_ip.is_v4()) {
+    std::unique_ptr<vtep_table> changed;
+    for (size_t i = 0; i < t.remotes.size(); ++i) {
+        const remote_vtep& r = t.remotes[i];
+        if (r.is_group || !r.resolved) {
             continue;
         }
-        rte_mbuf* m = rte_pktmbuf_alloc(_pool);
-        if (m == nullptr) {
-            return; // the pool is exhausted: next second
+        switch (_refresh.due(r.outer.dst_ip, now_s)) {
+        case next_hop_refresh::action::none:
+            break;
+        case next_hop_refresh::action::probe:
+            send_request(t, r.outer.dst_ip);
+            break;
+        case next_hop_refresh::action::unresolve:
+            spdlog::info("vxlan: remote VTEP {} at {} no longer answers: resolving it again", r.outer.dst_ip.to_string(),
+                         r.outer.dst_mac.to_string());
+            if (!changed) {
+                changed = std::make_unique<vtep_table>(t);
+            }
+            changed->remotes[i].resolved = false;
+            break;
         }
-        auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, ether_header_len + vxlan::arp_len));
-        vxlan::write_arp_request(p, t.mac, *t.v4, r.outer.dst_ip);
-        if (rte_ring_sp_enqueue(_inject, m) != 0) {
-            rte_pktmbuf_free(m);
+    }
+    if (changed) {
+        publish(std::move(*changed));
+    }
+}
+
+void vtep_control::send_reports(const vtep_table& t) {
+    if (!t.enabled() || _inject == nullptr) {
+        return;
+    }
+    const uint64_t now = now_ms();
+    if (!_joined) {
+        _membership.joined(now);
+        _joined = true;
+    }
+    for (const auto& r : _membership.due(now)) {
+        // IGMP from the VTEP's IPv4 address; MLD from the link-local one (RFC 3810 5.2.13).
+        const bool v4 = r.groups.front().is_v4();
+        const ip_address src = v4 ? *t.v4 : ipv6::link_local(t.mac);
+        rte_mbuf* m = new_frame(membership::report_len(v4, r.groups.size()));
+        if (m == nullptr) {
+            return; // the pool is exhausted: a lost report, as on a lossy link
+        }
+        membership::write_report(rte_pktmbuf_mtod(m, uint8_t*), t.mac, src, r.type, r.groups);
+        if (!send(m)) {
             return;
         }
     }
+}
+
+rte_mbuf* vtep_control::new_frame(uint32_t len) const {
+    rte_mbuf* m = rte_pktmbuf_alloc(_pool);
+    if (m != nullptr && rte_pktmbuf_append(m, static_cast<uint16_t>(len)) == nullptr) {
+        rte_pktmbuf_free(m);
+        return nullptr;
+    }
+    return m;
+}
+
+bool vtep_control::send(rte_mbuf* m) const {
+    if (rte_ring_sp_enqueue(_inject, m) != 0) {
+        rte_pktmbuf_free(m);
+        return false;
+    }
+    return true;
+}
+
+void vtep_control::request_next_hops(const vtep_table& t) const {
+    if (!t.enabled() || _inject == nullptr) {
+        return;
+    }
+    for (const auto& r : t.remotes) {
+        if (!r.resolved && !send_request(t, r.outer.dst_ip)) {
+            return;
+        }
+    }
+}
+
+bool vtep_control::send_request(const vtep_table& t, const ip_address& remote) const {
+    const bool v4 = remote.is_v4();
+    if (!(v4 ? t.v4 : t.v6)) {
+        return true; // a family we do not speak (a remote seen but not configured)
+    }
+    rte_mbuf* m = new_frame(v4 ? ether_header_len + vxlan::arp_len : neighbour::frame_len);
+    if (m == nullptr) {
+        return false; // the pool is exhausted: next second
+    }
+    auto* p = rte_pktmbuf_mtod(m, uint8_t*);
+    if (v4) {
+        vxlan::write_arp_request(p, t.mac, *t.v4, remote);
+    } else {
+        neighbour::write_solicitation(p, t.mac, *t.v6, remote);
+    }
+    return send(m);
 }
 
 } // namespace vx

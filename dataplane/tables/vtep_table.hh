@@ -8,7 +8,8 @@
 // builds it and publishes it inside the snapshot (worker/snapshot.hh), as a whole, when a
 // remote is discovered or its next hop resolves; workers read it with no lock, and the old
 // snapshot is freed after an RCU grace period. Workers tell the control thread what they saw
-// (a remote's ARP answer, a VTEP not in the table) through their vtep_event ring.
+// (a remote's ARP or neighbour advertisement, a VTEP not in the table, an IGMP/MLD query)
+// through their vtep_event ring.
 //
 // A remote VTEP is a destination in the MAC table like a port: fdb entries hold port numbers,
 // and remote_port_base + i means remotes[i]. Indices are never reused while the switch runs,
@@ -38,13 +39,15 @@ struct remote_vtep {
 
 // What a worker tells the control thread.
 struct vtep_event {
-    enum class kind : uint8_t { neighbour, remote_seen };
+    enum class kind : uint8_t { neighbour, remote_seen, membership_query };
     kind what = kind::neighbour;
     uint8_t pad = 0;
-    mac_addr mac;  // neighbour: the MAC that answered for `ip`
-    ip_address ip; // neighbour: the address; remote_seen: the unknown VTEP's
+    mac_addr mac;  // neighbour: the MAC that answered (ARP) or advertised (ND) `ip`
+    ip_address ip; // neighbour: the address; remote_seen: the unknown VTEP's;
+                   // membership_query: the group asked about (unspecified: all, of its family)
+    uint32_t max_delay_ms = 0; // membership_query: answer within this
 };
-static_assert(sizeof(vtep_event) == 24);
+static_assert(sizeof(vtep_event) == 28);
 
 struct vtep_table {
     static constexpr uint16_t no_port = 0xffff;

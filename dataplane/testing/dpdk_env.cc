@@ -60,6 +60,30 @@ bytes mbuf_bytes(const rte_mbuf* m) {
     return {p, p + rte_pktmbuf_data_len(m)};
 }
 
+bytes from_hex(std::string_view hex) {
+    bytes out;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+        out.push_back(static_cast<uint8_t>(std::stoul(std::string(hex.substr(i, 2)), nullptr, 16)));
+    }
+    return out;
+}
+
+ip_address ip(std::string_view text) {
+    const auto a = ip_address::parse(text);
+    if (!a) {
+        throw std::invalid_argument("bad address in test: " + std::string(text));
+    }
+    return *a;
+}
+
+mac_addr mac(std::string_view text) {
+    const auto m = mac_addr::parse(text);
+    if (!m) {
+        throw std::invalid_argument("bad MAC in test: " + std::string(text));
+    }
+    return *m;
+}
+
 bytes frame(const std::string& dst, const std::string& src, const std::vector<tag>& tags, uint16_t ethertype,
             size_t payload) {
     bytes f;

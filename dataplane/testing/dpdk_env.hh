@@ -8,7 +8,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "packet/vxlan.hh"
 
 namespace vx::testing {
 
@@ -21,6 +24,11 @@ rte_mempool* test_pool();
 // An mbuf holding a copy of the frame.
 rte_mbuf* make_mbuf(const bytes& frame);
 bytes mbuf_bytes(const rte_mbuf* m);
+// "0a0b..." as bytes (the frames that tests quote from scapy).
+bytes from_hex(std::string_view hex);
+// An address or a MAC written as text; std::invalid_argument if it does not parse.
+ip_address ip(std::string_view text);
+mac_addr mac(std::string_view text);
 
 // Frame builders: a minimal Ethernet frame with optional tags (tpid, tci) and a payload.
 struct tag {

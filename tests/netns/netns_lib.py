@@ -148,9 +148,11 @@ def sweep_stale():
 
 
 def vxlan_section(address, vni, flood, vlan=10, underlay="up"):
-    """The `vxlan:` section of a switch whose VTEP is `address` on port `underlay`, extending
-    `vlan` as `vni`; `flood` is the VNI's flood key ("remotes: [...]" or "group: G")."""
-    return (f"vxlan:\n  underlay: {underlay}\n  address: {address}\n"
+    """The `vxlan:` section of a switch whose VTEP is `address` (IPv4 or IPv6) on port
+    `underlay`, extending `vlan` as `vni`; `flood` is the VNI's flood key ("remotes: [...]" or
+    "group: G")."""
+    key = "address6" if ":" in address else "address"
+    return (f"vxlan:\n  underlay: {underlay}\n  {key}: {address}\n"
             f"  vnis:\n    - {{ vni: {vni}, vlan: {vlan}, {flood} }}\n")
 
 
