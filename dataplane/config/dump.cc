@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "config/port_vlans.hh"
+#include "config/vxlan.hh"
 
 namespace vx::config {
 
@@ -126,6 +127,10 @@ void dump_vxlan(YAML::Emitter& out, const std::optional<vtep>& v) {
         out << YAML::Flow << YAML::BeginMap;
         out << YAML::Key << "vni" << YAML::Value << s.vni;
         out << YAML::Key << "vlan" << YAML::Value << s.vlan;
+        if (s.vxvde) {
+            out << YAML::Key << "protocol" << YAML::Value << "vxvde";
+            out << YAML::Key << "port" << YAML::Value << segment_udp_port(*v, s);
+        }
         if (!s.group.empty()) {
             out << YAML::Key << "group" << YAML::Value << YAML::DoubleQuoted << s.group;
         }

@@ -510,6 +510,13 @@ void read_vxlan(map_reader& top, model& m) {
         s.integer("vni", seg.vni, 1, (1 << 24) - 1);
         s.integer("vlan", seg.vlan, min_vlan, max_vlan);
         s.text("group", seg.group, false);
+        std::string protocol = "vxlan";
+        if (s.text("protocol", protocol, false) && protocol != "vxlan" && protocol != "vxvde") {
+            s.sink().at(s.child("protocol"), s.path_of("protocol"),
+                        fmt::format("'{}' is not a protocol: vxlan (the default) or vxvde", protocol));
+        }
+        seg.vxvde = protocol == "vxvde";
+        s.integer("port", seg.port, 1, 65535);
         s.each("remotes", [&](const YAML::Node& a, const std::string& a_path) {
             if (a.IsScalar() && !a.Scalar().empty()) {
                 seg.remotes.push_back(a.Scalar());

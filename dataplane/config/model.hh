@@ -126,11 +126,15 @@ struct control_channel {
 
 // VXLAN (docs/vxlan.md): this switch is a VTEP on `underlay`, a port that carries no VLAN of
 // its own. Addresses stay text here, as the YAML has them; config/vxlan.hh checks them.
+// A segment with `protocol: vxvde` is a vxvde network instead (vdeplug4's vxvde://GROUP/vni=N
+// /port=P, docs/vde.md): the same VTEP, its own UDP port, a group and no remotes.
 struct vxlan_segment {
     uint32_t vni = 0;
     uint16_t vlan = 0;                // the bridge domain the VNI extends
     std::string group;                // flood to (and receive from) this multicast group; empty: none
     std::vector<std::string> remotes; // head-end replication: flood a copy to each of these VTEPs
+    bool vxvde = false;               // protocol: vxvde
+    uint16_t port = 0;                // vxvde: the network's UDP port; 0: 14789 (vdeplug4's default)
     int line = 0;
 };
 

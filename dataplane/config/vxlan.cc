@@ -70,7 +70,34 @@ void check_peer(const vtep& v, const std::string& where, const std::string& text
     }
 }
 
+// What only a vxvde network asks: a group (its endpoints find each other there), no head-end
+// list (an endpoint takes unicast only on a port it picked itself), a port of its own.
+void check_vxvde(const vtep& v, const vxlan_segment& s, const std::string& where, std::vector<std::string>& errors) {
+    if (!s.vxvde) {
+        if (s.port != 0) {
+            errors.push_back(fmt::format("{}: port is for protocol: vxvde (VXLAN's is vxlan.udp_port)", where));
+        }
+        return;
+    }
+    if (s.group.empty()) {
+        errors.push_back(fmt::format("{}: a vxvde network needs its group (vde_plug's vxvde://GROUP)", where));
+    }
+    if (!s.remotes.empty()) {
+        errors.push_back(fmt::format("{}: a vxvde network has no remotes: its endpoints are found on the group", where));
+    }
+    if (segment_udp_port(v, s) == v.udp_port) {
+        errors.push_back(fmt::format("{}: vxvde port {} is the VXLAN udp_port too", where, v.udp_port));
+    }
+}
+
 } // namespace
+
+uint16_t segment_udp_port(const vtep& v, const vxlan_segment& s) {
+    if (!s.vxvde) {
+        return v.udp_port;
+    }
+    return s.port != 0 ? s.port : vxvde::default_port;
+}
 
 bool is_underlay(const model& m, size_t index) {
     return m.vxlan && index < m.ports.size() && m.ports[index].name == m.vxlan->underlay;
@@ -84,14 +111,15 @@ void check_vxlan(const model& m, std::vector<std::string>& errors) {
     const auto label = fmt::format("vxlan (line {})", v.line);
     check_local(v, label, errors);
     check_underlay(m, v, label, errors);
-    std::set<uint32_t> vnis;
+    std::set<std::pair<uint16_t, uint32_t>> vnis; // (UDP port, VNI)
     std::set<uint16_t> vlans;
     for (size_t i = 0; i < v.segments.size(); ++i) {
         const auto& s = v.segments[i];
         const auto where = fmt::format("vxlan.vnis[{}] (line {})", i, s.line);
-        if (!vnis.insert(s.vni).second) {
+        if (!vnis.insert({segment_udp_port(v, s), s.vni}).second) {
             errors.push_back(fmt::format("{}: vni {} is already listed", where, s.vni));
         }
+        check_vxvde(v, s, where, errors);
         if (!vlans.insert(s.vlan).second) {
             errors.push_back(fmt::format("{}: vlan {} already has a VNI", where, s.vlan));
         }

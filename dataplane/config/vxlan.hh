@@ -15,8 +15,13 @@ namespace vx::config {
 // Whether ports[index] is the VXLAN underlay port: it carries no bridge domain of its own.
 bool is_underlay(const model& m, size_t index);
 
+// The UDP port a segment's datagrams go to: the VTEP's udp_port for VXLAN, the network's own
+// (default 14789) for vxvde. Together with the VNI it names the segment on the wire.
+uint16_t segment_udp_port(const vtep& v, const vxlan_segment& s);
+
 // Errors, each naming the key: addresses of the wrong family or kind, a VNI or VLAN listed
-// twice, a VLAN no port carries, an underlay that is not a plain port of the model.
+// twice (a VNI: on the same UDP port), a VLAN no port carries, an underlay that is not a plain
+// port of the model; a vxvde network without a group, with remotes, or on VXLAN's UDP port.
 void check_vxlan(const model& m, std::vector<std::string>& errors);
 
 // Warnings: a port whose largest frame no longer fits the underlay's MTU once the 50-byte

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "config/dump.hh"
 #include "config/load.hh"
 #include "tables/l2_tables.hh"
 #include "tables/vtep_control.hh"
@@ -103,7 +104,22 @@ INSTANTIATE_TEST_SUITE_P(
         refusal{"bad_next_hop", vtep("  next_hop_mac: 01:00:5e:00:00:01\n" + vni10),
                 "next_hop_mac '01:00:5e:00:00:01' is not a unicast MAC address"},
         refusal{"dscp_out_of_range", vtep("  dscp: 64\n" + vni10), "vxlan.dscp: 64 is out of range (0..63)"},
-        refusal{"unknown_key", vtep("  port: 4789\n" + vni10), "vxlan.port: unknown key"}),
+        refusal{"unknown_key", vtep("  port: 4789\n" + vni10), "vxlan.port: unknown key"},
+        refusal{"unknown_protocol", vnis("{ vni: 42, vlan: 10, protocol: geneve }"),
+                "vxlan.vnis[0].protocol: 'geneve' is not a protocol: vxlan (the default) or vxvde"},
+        refusal{"vxvde_without_group", vnis("{ vni: 42, vlan: 10, protocol: vxvde }"),
+                "a vxvde network needs its group"},
+        refusal{"vxvde_with_remotes",
+                vnis("{ vni: 42, vlan: 10, protocol: vxvde, group: 239.1.2.3, remotes: [192.0.2.2] }"),
+                "a vxvde network has no remotes"},
+        refusal{"vxvde_on_the_vxlan_port", vnis("{ vni: 42, vlan: 10, protocol: vxvde, group: 239.1.2.3, port: 4789 }"),
+                "vxvde port 4789 is the VXLAN udp_port too"},
+        refusal{"port_on_a_vxlan_segment", vnis("{ vni: 42, vlan: 10, port: 5000 }"),
+                "port is for protocol: vxvde"},
+        refusal{"vxvde_vni_twice_on_one_port",
+                vnis("{ vni: 42, vlan: 10, protocol: vxvde, group: 239.1.2.3 }, "
+                     "{ vni: 42, vlan: 20, protocol: vxvde, group: 239.1.2.4 }"),
+                "vni 42 is already listed"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(vxlan_config, mtu_warning_names_the_port_and_the_mtu_that_fits) {
@@ -140,9 +156,10 @@ TEST(vtep_table, built_from_the_configuration) {
     EXPECT_EQ(t.underlay, 2);
     const uint16_t bd10 = l2.bd_of_vlan[10];
     const uint16_t bd20 = l2.bd_of_vlan[20];
-    EXPECT_EQ(t.bd_of(42), bd10);
-    EXPECT_EQ(t.bd_of(43), bd20);
-    EXPECT_FALSE(t.bd_of(44));
+    EXPECT_EQ(t.bd_of(4789, 42), bd10);
+    EXPECT_EQ(t.bd_of(4789, 43), bd20);
+    EXPECT_FALSE(t.bd_of(4789, 44));
+    EXPECT_FALSE(t.bd_of(14789, 42)) << "no vxvde network";
     EXPECT_EQ(t.vni_of_bd[bd10], 42u);
     ASSERT_EQ(t.remotes.size(), 3u) << "192.0.2.2 once for both VNIs, and the group";
     EXPECT_EQ(t.flood_of_bd[bd10].size(), 3u);
@@ -160,6 +177,42 @@ TEST(vtep_table, built_from_the_configuration) {
     EXPECT_FALSE(t.remote_of(*ip_address::parse("239.1.1.1"))) << "a group is not a VTEP to learn against";
     ASSERT_EQ(t.groups.size(), 1u);
     EXPECT_TRUE(t.endpoint().accepts(*ip_address::parse("239.1.1.1")));
+}
+
+// vxvde networks are segments of the same VTEP: their own UDP port (default 14789), a group,
+// found by (port, VNI) so that VXLAN and vxvde may use the same VNI; frames into them leave
+// from that port.
+TEST(vtep_table, vxvde_networks_beside_vxlan) {
+    const auto r = load(R"(vxlan:
+  underlay: up
+  address: 192.0.2.1
+  vnis:
+    - { vni: 42, vlan: 10, group: 239.1.1.1 }
+    - { vni: 42, vlan: 20, protocol: vxvde, group: 239.1.1.1 }
+)");
+    ASSERT_TRUE(r.value) << (r.errors.empty() ? "" : r.errors.front());
+    EXPECT_EQ(segment_udp_port(*r.value->vxlan, r.value->vxlan->segments[1]), 14789);
+    const auto l2 = l2_tables::build(*r.value);
+    const auto t = vtep_control::build(*r.value, l2, mac_addr::parse("02:00:00:00:00:01").value());
+    const uint16_t bd10 = l2.bd_of_vlan[10];
+    const uint16_t bd20 = l2.bd_of_vlan[20];
+    EXPECT_EQ(t.bd_of(4789, 42), bd10);
+    EXPECT_EQ(t.bd_of(14789, 42), bd20);
+    EXPECT_EQ(t.source_port_of_bd[bd10], 0) << "VXLAN: per-flow source ports";
+    EXPECT_EQ(t.source_port_of_bd[bd20], 14789) << "vxvde: one stable source port";
+    ASSERT_EQ(t.vxvde_ports, std::vector<uint16_t>{14789});
+    ASSERT_EQ(t.remotes.size(), 2u) << "one group address, two groups: one per port";
+    const auto& group = t.remotes[t.flood_of_bd[bd20].at(0)];
+    EXPECT_TRUE(group.is_group && group.vxvde);
+    EXPECT_EQ(group.outer.dst_port, 14789);
+    EXPECT_EQ(t.remotes[t.flood_of_bd[bd10].at(0)].outer.dst_port, 4789);
+    ASSERT_EQ(t.groups.size(), 1u) << "joined once";
+    EXPECT_TRUE(t.endpoint().is_vxvde_port(14789));
+    EXPECT_FALSE(t.endpoint().is_vxvde_port(4789));
+    const auto dumped = load_string(dump(*r.value), "dumped.yaml");
+    ASSERT_TRUE(dumped.value) << "the dump loads again";
+    EXPECT_TRUE(dumped.value->vxlan->segments[1].vxvde);
+    EXPECT_EQ(dumped.value->vxlan->segments[1].port, 14789) << "dumped with its port";
 }
 
 } // namespace

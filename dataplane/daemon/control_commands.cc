@@ -266,13 +266,14 @@ json commands::help(ctl::arg_reader& a) {
 
 // ---- arguments ----
 
-// A port's name; a remote VTEP (a MAC table destination above the ports) by its address.
+// A port's name; a remote VTEP (a MAC table destination above the ports) by its address, a
+// vxvde endpoint by its address and port.
 std::string commands::port_name(uint16_t i) const {
     if (i < _fabric.model().ports.size()) {
         return _fabric.model().ports[i].name;
     }
     if (is_remote_port(i)) {
-        return fmt::format("vtep {}", _fabric.destination(i)["vtep"].get<std::string>());
+        return _fabric.destination_name(i);
     }
     return std::to_string(i);
 }

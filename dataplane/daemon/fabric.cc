@@ -144,6 +144,12 @@ size_t fabric::control_round() {
     }
     if (_vteps) {
         events += _vteps->drain();
+        _vteps->take_departed([&](uint16_t destination) {
+            const size_t n = _macs->flush(destination);
+            spdlog::info("vxvde endpoint {} said goodbye: {} learned MACs flushed",
+                         destination_name(destination), n);
+            events += n;
+        });
         _vteps->tick();
     }
     return events;
@@ -154,8 +160,21 @@ nlohmann::json fabric::destination(uint16_t port) const {
         return {{"port", _model.ports[port].name}};
     }
     const vtep_table& t = _state->current().vxlan;
-    return {{"port", _model.ports[t.underlay].name},
-            {"vtep", t.remotes[port - remote_port_base].outer.dst_ip.to_string()}};
+    const remote_vtep& r = t.remotes[port - remote_port_base];
+    if (r.vxvde) {
+        return {{"port", _model.ports[t.underlay].name},
+                {"vxvde", r.outer.dst_ip.to_string()},
+                {"vxvde_port", r.outer.dst_port}};
+    }
+    return {{"port", _model.ports[t.underlay].name}, {"vtep", r.outer.dst_ip.to_string()}};
+}
+
+std::string fabric::destination_name(uint16_t port) const {
+    if (!is_remote_port(port)) {
+        return _model.ports[port].name;
+    }
+    const remote_vtep& r = _state->current().vxlan.remotes[port - remote_port_base];
+    return fmt::format("{} {}", r.vxvde ? "vxvde" : "vtep", r.key().to_string());
 }
 
 fabric::~fabric() {

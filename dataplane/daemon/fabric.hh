@@ -78,8 +78,11 @@ public:
     // handed to it before (vxctl capture and trace arm and disarm the workers with it).
     rte_rcu_qsbr* rcu() const { return _rcu; }
     // What a MAC table entry (or a forwarding decision) points at: {"port": name}, or for a
-    // remote VTEP {"port": the underlay's name, "vtep": its address}.
+    // remote VTEP {"port": the underlay's name, "vtep": its address}, for a vxvde endpoint
+    // {"port": the underlay's name, "vxvde": its address, "vxvde_port": its UDP port}.
     nlohmann::json destination(uint16_t port) const;
+    // The same in words: "up", "vtep 192.0.2.2", "vxvde 192.0.2.3:40000".
+    std::string destination_name(uint16_t port) const;
     // Applies a validated change while the workers forward (config/diff.hh says what may
     // change): sets changed MTUs, publishes tables built from `next` with every domain at its
     // index, waits one RCU grace period, then drops the MAC entries the change made wrong.

@@ -161,6 +161,17 @@ bool local_endpoint::accepts(const ip_address& dst) const {
     return group_count != 0 && std::binary_search(groups, groups + group_count, dst);
 }
 
+bool local_endpoint::is_vxvde_port(uint16_t port) const {
+    return vxvde_port_count != 0 && std::binary_search(vxvde_ports, vxvde_ports + vxvde_port_count, port);
+}
+
+namespace {
+// vdeplug4 compares the 8 bytes with its own header: flags exactly the I flag, reserved zero.
+bool is_exact_vxvde_header(const uint8_t* vx) {
+    return vx[0] == flag_i && vx[1] == 0 && vx[2] == 0 && vx[3] == 0 && vx[7] == 0;
+}
+} // namespace
+
 decap_result classify(const uint8_t* frame, uint32_t len, const local_endpoint& local) {
     decap_result r;
     if (len < ether_header_len) {
@@ -207,25 +218,32 @@ decap_result classify(const uint8_t* frame, uint32_t len, const local_endpoint& 
     if (len < udp_at + udp_header_len) {
         return r;
     }
-    if (load_be16(udp + 2) != local.dst_port) {
+    r.remote_port = load_be16(udp);
+    r.local_port = load_be16(udp + 2);
+    r.vxvde = local.is_vxvde_port(r.local_port);
+    if (r.local_port != local.dst_port && !r.vxvde) {
         r.why = drop_reason::vxlan_wrong_destination;
         return r;
     }
     // The frame may carry Ethernet padding after the datagram; the UDP length says where it ends.
-    const uint32_t inner_at = udp_at + udp_header_len + vxlan_header_len;
+    const uint32_t header_end = udp_at + udp_header_len + vxlan_header_len;
     const uint32_t udp_len = load_be16(udp + 4);
-    if (len < inner_at + ether_header_len || udp_len < udp_header_len + vxlan_header_len + ether_header_len ||
-        udp_at + udp_len > len) {
+    if (len < header_end || udp_len < udp_header_len + vxlan_header_len || udp_at + udp_len > len) {
         return r;
     }
     const uint8_t* vx = udp + udp_header_len;
-    if ((vx[0] & flag_i) == 0) {
-        r.why = drop_reason::vxlan_bad_flags;
+    if (r.vxvde ? !is_exact_vxvde_header(vx) : (vx[0] & flag_i) == 0) {
+        r.why = r.vxvde ? drop_reason::vxvde_bad_header : drop_reason::vxlan_bad_flags;
         return r;
     }
     r.vni = uint32_t{vx[4]} << 16 | uint32_t{vx[5]} << 8 | vx[6];
-    r.inner_offset = static_cast<uint16_t>(inner_at);
-    r.inner_len = static_cast<uint16_t>(udp_len - udp_header_len - vxlan_header_len);
+    const uint32_t inner_len = udp_len - udp_header_len - vxlan_header_len;
+    r.goodbye = r.vxvde && inner_len == 0;
+    if (!r.goodbye && inner_len < (r.vxvde ? vxvde::min_frame : ether_header_len)) {
+        return r;
+    }
+    r.inner_offset = static_cast<uint16_t>(header_end);
+    r.inner_len = static_cast<uint16_t>(inner_len);
     r.ok = true;
     return r;
 }

@@ -13,6 +13,11 @@
 // which the Linux vxlan device does not assume by default). The IPv4 header checksum is always
 // computed. The UDP source port is a hash of the inner Ethernet header, in 49152..65535, so
 // that the underlay's ECMP spreads flows but keeps each one on one path.
+//
+// vxvde (vdeplug4's vxvde://, docs/vde.md) uses the same layout on its own UDP port (14789):
+// classify() tells the two apart by the destination port. Its receivers compare the whole
+// 8-byte header, a datagram of the header alone is a goodbye, and an endpoint is known by its
+// address *and* UDP source port (it sends everything from, and takes unicast on, one port).
 
 #include <endian.h>
 
@@ -89,6 +94,16 @@ inline constexpr uint8_t flag_i = 0x08;                    // "VNI is valid"
 inline constexpr uint32_t max_vni = (1u << 24) - 1;
 inline constexpr uint8_t ip_proto_udp = 17;
 
+} // namespace vxlan
+
+namespace vxvde {
+inline constexpr uint16_t default_port = 14789; // vdeplug4's group port, and the one vxswitch sends from
+inline constexpr uint32_t goodbye_len = 8;      // UDP payload of a goodbye: the header alone
+inline constexpr uint32_t min_frame = 15;       // vdeplug4 drops frames of 14 bytes or fewer
+} // namespace vxvde
+
+namespace vxlan {
+
 // The Ethernet multicast MAC of an IP multicast group (RFC 1112 / RFC 2464).
 mac_addr group_mac(const ip_address& group);
 
@@ -125,6 +140,10 @@ struct decap_result {
     uint16_t inner_offset = 0; // where the inner frame starts
     uint16_t inner_len = 0;    // its length (the UDP length says; Ethernet padding is not part of it)
     ip_address remote;         // the outer source address: the remote VTEP
+    uint16_t remote_port = 0;  // the outer UDP source port: with `remote`, a vxvde endpoint's identity
+    uint16_t local_port = 0;   // the outer UDP destination port: VXLAN's, or which vxvde network's
+    bool vxvde = false;        // to a vxvde port: the header was compared whole
+    bool goodbye = false;      // vxvde, ok: a header with no frame (the sender is leaving)
 };
 
 // The local VTEP as the decapsulation sees it. Addresses absent for a family are nullopt.
@@ -134,14 +153,19 @@ struct local_endpoint {
     uint16_t dst_port = default_port;
     const ip_address* groups = nullptr; // multicast groups we receive (sorted), may be empty
     uint16_t group_count = 0;
+    const uint16_t* vxvde_ports = nullptr; // the vxvde networks' UDP ports (sorted), may be empty
+    uint16_t vxvde_port_count = 0;
 
     bool accepts(const ip_address& dst) const;
+    bool is_vxvde_port(uint16_t port) const;
 };
 
 // Classifies one underlay frame (untagged outer Ethernet). ok: a VXLAN frame for `local`
-// with the I flag; the VNI is not checked here (the caller's table is). Otherwise why:
-// underlay_other (not IPv4/IPv6), vxlan_wrong_destination (not UDP to our address and port,
-// or an IPv4 fragment), vxlan_truncated, vxlan_bad_flags.
+// with the I flag, or a vxvde datagram (to one of local's vxvde ports) whose header is exactly
+// 08 00 00 00 VNI 00: a frame of at least vxvde::min_frame bytes, or a goodbye. The VNI is not
+// checked here (the caller's table is). Otherwise why: underlay_other (not IPv4/IPv6),
+// vxlan_wrong_destination (not UDP to our address and a port of ours, or an IPv4 fragment),
+// vxlan_truncated, vxlan_bad_flags, vxvde_bad_header.
 decap_result classify(const uint8_t* frame, uint32_t len, const local_endpoint& local);
 
 // Whether an underlay frame may be for the VTEP's control plane rather than VXLAN: ARP, IGMP,

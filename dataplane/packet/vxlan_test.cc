@@ -302,5 +302,136 @@ TEST(vxlan_arp, refuses_what_is_not_ethernet_ipv4_arp) {
     }
 }
 
+// ---- vxvde: datagrams captured from the real vde_plug (Debian vdeplug 4.0.1, tcpdump on the
+// underlay veth): `vde_plug vxvde://239.1.2.3/vni=42/if=va tap://ta` at 192.0.2.11 (UDP source
+// port 36059, ephemeral) and the same at 192.0.2.12 (port 48754).
+
+// 192.0.2.11:36059 -> 239.1.2.3:14789, TTL 1, DF, kernel UDP checksum; header 08 000000 00002a 00;
+// inner: the tap's ARP request for 10.7.0.2 (42 bytes, unpadded: vde_plug reads the tap).
+constexpr std::string_view vxvde_group_arp =
+    "01005e0102033a37d5344b6c08004500004e31eb4000011194a4c000020bef0102038cdb39c5003ab35b0800000000002a00"
+    "ffffffffffff02000000000a0806000108000604000102000000000a0a0700010000000000000a070002";
+// 192.0.2.11:36059 -> 192.0.2.12:48754: a known unicast (an ICMP echo), to the learned
+// endpoint's own port, not to 14789.
+constexpr std::string_view vxvde_unicast_icmp =
+    "86924b88962f3a37d5344b6c080045000086633240000111921dc000020bc000020c8cdbbe720072849b0800000000002a00"
+    "02000000000b02000000000a0800450000545a5040004001cc480a0700010a070002080058405f960001776b046b00000000"
+    "037f020000000000101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637";
+// 192.0.2.12:48754 -> 239.1.2.3:14789 on SIGTERM: the goodbye, a header and nothing else.
+constexpr std::string_view vxvde_goodbye =
+    "01005e01020386924b88962f080045000024985d400001112e5bc000020cef010203be7239c50010b3320800000000002a00";
+
+// vxswitch as a third endpoint of that network, at 192.0.2.13.
+struct local_vxvde {
+    std::vector<ip_address> groups{ip("239.1.2.3")};
+    std::vector<uint16_t> ports{vxvde::default_port};
+    vxlan::local_endpoint endpoint() const {
+        vxlan::local_endpoint e;
+        e.v4 = ip("192.0.2.13");
+        e.groups = groups.data();
+        e.group_count = static_cast<uint16_t>(groups.size());
+        e.vxvde_ports = ports.data();
+        e.vxvde_port_count = static_cast<uint16_t>(ports.size());
+        return e;
+    }
+};
+
+vxlan::decap_result classify_vxvde(const bytes& f) {
+    const local_vxvde local;
+    return vxlan::classify(f.data(), static_cast<uint32_t>(f.size()), local.endpoint());
+}
+
+TEST(vxvde_decap, group_datagram_from_vde_plug) {
+    const auto r = classify_vxvde(from_hex(vxvde_group_arp));
+    ASSERT_TRUE(r.ok) << info(r.why).name;
+    EXPECT_TRUE(r.vxvde);
+    EXPECT_FALSE(r.goodbye);
+    EXPECT_EQ(r.vni, 42u);
+    EXPECT_EQ(r.remote, ip("192.0.2.11"));
+    EXPECT_EQ(r.remote_port, 36059) << "the endpoint's identity is (address, source port)";
+    EXPECT_EQ(r.local_port, 14789);
+    EXPECT_EQ(r.inner_offset, 50);
+    EXPECT_EQ(r.inner_len, 42) << "an unpadded 42-byte ARP: vxvde frames need not be 60 bytes";
+}
+
+TEST(vxvde_decap, goodbye_from_vde_plug) {
+    const auto r = classify_vxvde(from_hex(vxvde_goodbye));
+    ASSERT_TRUE(r.ok) << info(r.why).name;
+    EXPECT_TRUE(r.goodbye);
+    EXPECT_EQ(r.vni, 42u);
+    EXPECT_EQ(r.remote, ip("192.0.2.12"));
+    EXPECT_EQ(r.remote_port, 48754);
+    EXPECT_EQ(r.inner_len, 0);
+}
+
+TEST(vxvde_decap, unicast_to_another_endpoints_port_is_not_ours) {
+    bytes f = from_hex(vxvde_unicast_icmp);
+    std::copy_n(from_hex("c000020d").begin(), 4, f.begin() + 30); // to us, 192.0.2.13
+    EXPECT_EQ(classify_vxvde(f).why, drop_reason::vxlan_wrong_destination) << "port 48754 is vde_plug's";
+    f[36] = 0x39;
+    f[37] = 0xc5; // to 14789: what vde_plug sends once it has learned vxswitch at (192.0.2.13, 14789)
+    const auto r = classify_vxvde(f);
+    ASSERT_TRUE(r.ok) << info(r.why).name;
+    EXPECT_EQ(r.inner_len, 98);
+    EXPECT_FALSE(r.goodbye);
+}
+
+TEST(vxvde_decap, the_whole_header_is_compared_as_vdeplug4_does) {
+    // byte 42: flags, 43..45 reserved, 46..48 VNI, 49 reserved.
+    for (const auto& [at, value] : {std::pair{42, 0x0c}, {42, 0x00}, {43, 0x01}, {45, 0x80}, {49, 0x01}}) {
+        bytes f = from_hex(vxvde_group_arp);
+        f[static_cast<size_t>(at)] = static_cast<uint8_t>(value);
+        EXPECT_EQ(info(classify_vxvde(f).why).name, std::string_view("vxvde_bad_header")) << at;
+        bytes g = from_hex(vxvde_goodbye);
+        g[static_cast<size_t>(at)] = static_cast<uint8_t>(value);
+        EXPECT_FALSE(classify_vxvde(g).ok) << "goodbye, byte " << at;
+        f[37] = 0xb5; // the same datagram on VXLAN's port 4789: RFC 7348 ignores reserved bits
+        f[36] = 0x12;
+        EXPECT_NE(info(classify_vxvde(f).why).name, std::string_view("vxvde_bad_header")) << at;
+    }
+}
+
+TEST(vxvde_decap, frames_of_14_bytes_or_fewer_are_dropped) {
+    for (const uint8_t n : {uint8_t{1}, uint8_t{13}, uint8_t{14}, uint8_t{15}}) {
+        bytes f = from_hex(vxvde_goodbye);
+        f.resize(f.size() + n, 0xee);
+        f[39] = static_cast<uint8_t>(16 + n); // the UDP length
+        const auto r = classify_vxvde(f);
+        EXPECT_EQ(r.ok, n >= 15) << int{n};
+        EXPECT_FALSE(r.goodbye) << int{n};
+        if (!r.ok) {
+            EXPECT_EQ(r.why, drop_reason::vxlan_truncated) << int{n};
+        }
+    }
+}
+
+// vxswitch's own datagram, written by write_outer with the network's port as source port, has
+// the bytes vde_plug expects where vde_plug looks: ports, header (it learns (address, 14789)).
+TEST(vxvde_encap, header_and_ports_as_vde_plug_writes_them) {
+    const bytes captured = from_hex(vxvde_group_arp);
+    const bytes inner(captured.begin() + 50, captured.end());
+    vxlan::outer_template t;
+    t.src_mac = mac("02:00:00:00:01:01");
+    t.dst_mac = vxlan::group_mac(ip("239.1.2.3"));
+    t.src_ip = ip("192.0.2.13");
+    t.dst_ip = ip("239.1.2.3");
+    t.dst_port = vxvde::default_port;
+    t.ttl = 1;
+    bytes out(t.overhead(), 0);
+    out.insert(out.end(), inner.begin(), inner.end());
+    vxlan::write_outer(out.data(), t, 42, vxvde::default_port, static_cast<uint16_t>(inner.size()));
+    EXPECT_EQ(bytes(out.begin(), out.begin() + 6), bytes(captured.begin(), captured.begin() + 6)) << "group MAC";
+    EXPECT_EQ(bytes(out.begin() + 36, out.begin() + 40), from_hex("39c5003a")) << "to 14789, UDP length 8 + 8 + 42";
+    EXPECT_EQ(bytes(out.begin() + 34, out.begin() + 36), from_hex("39c5")) << "from 14789";
+    EXPECT_EQ(bytes(out.begin() + 42, out.end()), bytes(captured.begin() + 42, captured.end())) << "header, frame";
+    EXPECT_EQ(out[22], 1) << "TTL 1, as vde_plug's default";
+    const local_vxvde local;
+    auto e = local.endpoint();
+    e.v4 = ip("192.0.2.11");
+    const auto r = vxlan::classify(out.data(), static_cast<uint32_t>(out.size()), e);
+    ASSERT_TRUE(r.ok) << info(r.why).name;
+    EXPECT_EQ(r.remote_port, 14789);
+}
+
 } // namespace
 } // namespace vx

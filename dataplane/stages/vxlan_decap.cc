@@ -33,7 +33,7 @@ void vxlan_decap::process(burst& b, worker_ctx& w) const {
     uint64_t bytes = 0;
     uint64_t decapsulated = 0;
     uint64_t unknown_vtep = 0;
-    std::optional<ip_address> reported;
+    std::optional<remote_key> reported;
     const uint16_t received = b.count;
     for (uint16_t i = 0; i < received; ++i) {
         rte_mbuf* m = b.pkts[i];
@@ -43,16 +43,22 @@ void vxlan_decap::process(burst& b, worker_ctx& w) const {
         if (vxlan::maybe_control(data, len) && take_control(m, b.ingress, w)) [[unlikely]] {
             continue;
         }
+        const auto r = vxlan::classify(data, len, local);
+        const auto bd = r.ok ? t.bd_of(r.local_port, r.vni) : std::nullopt;
+        // The sender's identity: a vxvde endpoint is its address and port, a VXLAN VTEP its address.
+        const remote_key sender{r.remote, r.vxvde ? r.remote_port : uint16_t{0}};
+        if (r.goodbye && bd) {
+            take_goodbye(m, sender, b.ingress, w);
+            continue;
+        }
         const uint16_t k = kept++;
         b.pkts[k] = m;
         b.out[k] = verdict::flood();
         b.l2[k] = {};
-        const auto r = vxlan::classify(data, len, local);
         if (!r.ok) {
             b.drop(k, r.why);
             continue;
         }
-        const auto bd = t.bd_of(r.vni);
         if (!bd) {
             b.drop(k, drop_reason::vxlan_unknown_vni);
             continue;
@@ -67,14 +73,14 @@ void vxlan_decap::process(burst& b, worker_ctx& w) const {
         rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - r.inner_len));
         b.bd[k] = *bd;
         ++decapsulated;
-        if (const auto remote = t.remote_of(r.remote)) {
+        if (const auto remote = t.remote_of(sender.ip, sender.port)) {
             keys[n_keys] = fdb_key::make(b.l2[k].src, *bd);
             sources[n_keys++] = static_cast<uint16_t>(remote_port_base + *remote);
         } else {
             ++unknown_vtep;
-            if (reported != r.remote) {
-                tell_control(w, {vtep_event::kind::remote_seen, 0, {}, r.remote});
-                reported = r.remote;
+            if (reported != sender) {
+                tell_control(w, {vtep_event::kind::remote_seen, 0, {}, sender.ip, 0, sender.port});
+                reported = sender;
             }
         }
     }
@@ -85,6 +91,12 @@ void vxlan_decap::process(burst& b, worker_ctx& w) const {
     pc.add(port_counter::vxlan_decapsulated, decapsulated);
     pc.add(port_counter::vxlan_unknown_vtep, unknown_vtep);
     learn_sources(keys.data(), sources.data(), n_keys, b.ingress, w);
+}
+
+void vxlan_decap::take_goodbye(rte_mbuf* m, const remote_key& sender, uint16_t ingress, worker_ctx& w) {
+    tell_control(w, {vtep_event::kind::goodbye, 0, {}, sender.ip, 0, sender.port});
+    w.port(ingress).add(port_counter::vxvde_goodbyes);
+    rte_pktmbuf_free(m);
 }
 
 bool vxlan_decap::take_control(rte_mbuf* m, uint16_t ingress, worker_ctx& w) {
@@ -107,7 +119,7 @@ bool vxlan_decap::take_control(rte_mbuf* m, uint16_t ingress, worker_ctx& w) {
 
 void vxlan_decap::note_neighbour(const ip_address& ip, const mac_addr& mac, bool answer, worker_ctx& w) {
     const vtep_table& t = w.state->vxlan;
-    if (const auto remote = t.remote_of(ip); remote && !t.next_hop) {
+    if (const auto remote = t.any_remote_at(ip); remote && !t.next_hop) {
         const remote_vtep& r = t.remotes[*remote];
         if (answer || !r.resolved || r.outer.dst_mac != mac) {
             tell_control(w, {vtep_event::kind::neighbour, 0, mac, ip});

@@ -12,6 +12,12 @@
 // for new and moved MACs only, as fdb_learn); a frame from a VTEP not yet in the table is
 // switched but not learned (vxlan_unknown_vtep), and the control plane is told once per burst.
 //
+// vxvde (docs/vde.md) runs the same way: classify tells it by its UDP port, its domain is
+// found by (port, VNI), its senders are known by (address, source port). A goodbye (a vxvde
+// header alone, for a network of ours) leaves the burst: counted (vxvde_goodbyes), passed to the
+// control plane, which flushes the MACs learned against that endpoint, and freed;
+// vxvde_bad_header is among the drops.
+//
 // The VTEP's control frames leave the burst here, on a cold path that a three-byte header test
 // (vxlan::maybe_control) guards:
 // - ARP: a request for the VTEP's IPv4 address is answered in place and sent back on the
@@ -42,6 +48,7 @@ struct read_result;
 }
 struct ip_address;
 struct mac_addr;
+struct remote_key;
 
 class vxlan_decap final {
 public:
@@ -51,6 +58,7 @@ private:
     // Takes the frame if it is one of the VTEP's control messages (sent, handed on, freed or
     // dropped, counted); false if not, and the VXLAN checks judge it.
     [[gnu::cold]] static bool take_control(rte_mbuf* m, uint16_t ingress, worker_ctx& w);
+    static void take_goodbye(rte_mbuf* m, const remote_key& sender, uint16_t ingress, worker_ctx& w);
     static void take_arp(rte_mbuf* m, const vxlan::arp_view& arp, uint16_t ingress, worker_ctx& w);
     static void take_neighbour(rte_mbuf* m, const neighbour::read_result& nd, uint16_t ingress, worker_ctx& w);
     static void take_membership(rte_mbuf* m, const membership::read_result& mm, uint16_t ingress, worker_ctx& w);

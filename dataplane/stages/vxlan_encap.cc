@@ -21,7 +21,10 @@ std::optional<drop_reason> try_encap(rte_mbuf* m, const l2_header& h, uint16_t b
     if (inner_len + overhead > w.state->l2.ports[t.underlay].max_untagged_frame) {
         return drop_reason::egress_mtu_exceeded;
     }
-    const uint16_t source_port = vxlan::source_port(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m));
+    // vxvde: the network's own port, where the endpoints learn us; VXLAN: per-flow entropy.
+    const uint16_t source_port = t.source_port_of_bd[bd] != 0
+                                     ? t.source_port_of_bd[bd]
+                                     : vxlan::source_port(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m));
     auto* outer = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, overhead));
     if (outer == nullptr) {
         return drop_reason::egress_no_headroom;

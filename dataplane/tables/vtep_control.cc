@@ -17,42 +17,62 @@
 #include "packet/membership.hh"
 #include "packet/neighbour.hh"
 
+#include <fmt/format.h>
+
 namespace vx {
 
 namespace {
 
-// The remote's index, adding it (unresolved) when it is new.
-uint16_t add_remote(vtep_table& t, const ip_address& ip, bool is_group) {
-    for (size_t i = 0; i < t.remotes.size(); ++i) {
-        if (t.remotes[i].outer.dst_ip == ip) {
-            return static_cast<uint16_t>(i);
-        }
-    }
+// The remote's index, adding it (unresolved) when it is new. `vxvde_port`: a vxvde endpoint's
+// (or group's) UDP port, which frames to it go to; 0: a VXLAN VTEP, reached on udp_port.
+uint16_t add_remote(vtep_table& t, const ip_address& ip, bool is_group, uint16_t vxvde_port = 0) {
     remote_vtep r;
     r.outer.src_mac = t.mac;
     r.outer.src_ip = ip.is_v4() ? *t.v4 : *t.v6;
     r.outer.dst_ip = ip;
-    r.outer.dst_port = t.udp_port;
+    r.outer.dst_port = vxvde_port != 0 ? vxvde_port : t.udp_port;
     r.outer.ttl = t.ttl;
     r.outer.dscp = t.dscp;
     r.is_group = is_group;
-    if (!is_group && t.next_hop) {
+    r.vxvde = vxvde_port != 0;
+    for (size_t i = 0; i < t.remotes.size(); ++i) {
+        if (t.remotes[i].key() == r.key() && t.remotes[i].is_group == is_group) {
+            return static_cast<uint16_t>(i);
+        }
+    }
+    if (const auto sibling = t.any_remote_at(ip); sibling && !is_group) {
+        r.outer.dst_mac = t.remotes[*sibling].outer.dst_mac; // one next hop per address
+        r.resolved = t.remotes[*sibling].resolved;
+    } else if (!is_group && t.next_hop) {
         r.outer.dst_mac = *t.next_hop;
         r.resolved = true;
     }
     if (is_group) {
         r.outer.dst_mac = vxlan::group_mac(ip);
         r.resolved = true;
-        t.groups.insert(std::lower_bound(t.groups.begin(), t.groups.end(), ip), ip);
+        if (!std::binary_search(t.groups.begin(), t.groups.end(), ip)) {
+            t.groups.insert(std::lower_bound(t.groups.begin(), t.groups.end(), ip), ip);
+        }
     }
     const auto index = static_cast<uint16_t>(t.remotes.size());
     t.remotes.push_back(r);
     if (!is_group) {
-        const auto at = std::lower_bound(t.unicast_remotes.begin(), t.unicast_remotes.end(), ip,
-                                         [](const auto& e, const ip_address& a) { return e.first < a; });
-        t.unicast_remotes.insert(at, {ip, index});
+        const auto at = std::lower_bound(t.unicast_remotes.begin(), t.unicast_remotes.end(), r.key(),
+                                         [](const auto& e, const remote_key& k) { return e.first < k; });
+        t.unicast_remotes.insert(at, {r.key(), index});
     }
     return index;
+}
+
+// A VXLAN VTEP and vxvde endpoints may share an address, and so a next hop: one of them (the
+// first in the sorted index) stands for the address when it is resolved and refreshed.
+bool speaks_for_its_address(const vtep_table& t, size_t index) {
+    return t.any_remote_at(t.remotes[index].outer.dst_ip) == index;
+}
+
+std::string remote_name(const ip_address& ip, uint16_t vxvde_port) {
+    return vxvde_port == 0 ? fmt::format("VTEP {}", ip.to_string())
+                           : fmt::format("vxvde endpoint {}", remote_key{ip, vxvde_port}.to_string());
 }
 
 } // namespace
@@ -76,19 +96,27 @@ vtep_table vtep_control::build(const config::model& m, const l2_tables& l2, cons
     t.dscp = v.dscp;
     t.next_hop = mac_addr::parse(v.next_hop_mac);
     t.vni_of_bd.assign(l2.domains.size(), 0);
+    t.source_port_of_bd.assign(l2.domains.size(), 0);
     t.flood_of_bd.assign(l2.domains.size(), {});
     for (const auto& s : v.segments) {
         const uint16_t bd = l2.bd_of_vlan[s.vlan];
+        const uint16_t port = config::segment_udp_port(v, s);
         t.vni_of_bd[bd] = s.vni;
-        t.bd_of_vni.emplace_back(s.vni, bd);
+        t.bd_of_segment.emplace_back(vtep_table::segment_key(port, s.vni), bd);
+        if (s.vxvde) {
+            t.source_port_of_bd[bd] = port; // vxvde endpoints learn vxswitch at (address, this port)
+            t.vxvde_ports.push_back(port);
+        }
         for (const auto& text : s.remotes) {
             t.flood_of_bd[bd].push_back(add_remote(t, *ip_address::parse(text), false));
         }
         if (!s.group.empty()) {
-            t.flood_of_bd[bd].push_back(add_remote(t, *ip_address::parse(s.group), true));
+            t.flood_of_bd[bd].push_back(add_remote(t, *ip_address::parse(s.group), true, s.vxvde ? port : 0));
         }
     }
-    std::sort(t.bd_of_vni.begin(), t.bd_of_vni.end());
+    std::sort(t.bd_of_segment.begin(), t.bd_of_segment.end());
+    std::sort(t.vxvde_ports.begin(), t.vxvde_ports.end());
+    t.vxvde_ports.erase(std::unique(t.vxvde_ports.begin(), t.vxvde_ports.end()), t.vxvde_ports.end());
     return t;
 }
 
@@ -132,27 +160,39 @@ size_t vtep_control::drain() {
 }
 
 bool vtep_control::apply(const vtep_event& e, vtep_table& t) {
-    const auto index = t.remote_of(e.ip);
-    if (e.what == vtep_event::kind::remote_seen) {
-        if (index || !(e.ip.is_v4() ? t.v4 : t.v6)) {
+    switch (e.what) {
+    case vtep_event::kind::remote_seen:
+        if (t.remote_of(e.ip, e.port) || !(e.ip.is_v4() ? t.v4 : t.v6)) {
             return false; // already added (several workers may report it), or a family we do not speak
         }
-        add_remote(t, e.ip, false);
-        spdlog::info("vxlan: remote VTEP {} discovered", e.ip.to_string());
+        add_remote(t, e.ip, false, e.port);
+        spdlog::info("vxlan: remote {} discovered", remote_name(e.ip, e.port));
         return true;
+    case vtep_event::kind::goodbye:
+        if (const auto index = t.remote_of(e.ip, e.port)) {
+            _departed.push_back(static_cast<uint16_t>(remote_port_base + *index));
+        }
+        return false; // the table stays: the MAC table forgets the endpoint (take_departed)
+    case vtep_event::kind::neighbour:
+        break;
     }
-    if (!index || t.next_hop) {
+    if (!t.any_remote_at(e.ip) || t.next_hop) {
         return false; // not a remote of ours, or all of them go through the static next hop
     }
-    auto& r = t.remotes[*index];
     _refresh.confirmed(e.ip, _clock.now_s());
-    if (r.resolved && r.outer.dst_mac == e.mac) {
-        return false;
+    bool changed = false; // every remote at that address: a VTEP and vxvde endpoints may share it
+    for (auto& r : t.remotes) {
+        if (r.is_group || r.outer.dst_ip != e.ip || (r.resolved && r.outer.dst_mac == e.mac)) {
+            continue;
+        }
+        r.outer.dst_mac = e.mac;
+        r.resolved = true;
+        changed = true;
     }
-    spdlog::info("vxlan: remote VTEP {} is at {}", e.ip.to_string(), e.mac.to_string());
-    r.outer.dst_mac = e.mac;
-    r.resolved = true;
-    return true;
+    if (changed) {
+        spdlog::info("vxlan: remote {} is at {}", e.ip.to_string(), e.mac.to_string());
+    }
+    return changed;
 }
 
 void vtep_control::publish(vtep_table t) {
@@ -180,7 +220,7 @@ void vtep_control::refresh_next_hops(uint32_t now_s) {
     std::unique_ptr<vtep_table> changed;
     for (size_t i = 0; i < t.remotes.size(); ++i) {
         const remote_vtep& r = t.remotes[i];
-        if (r.is_group || !r.resolved) {
+        if (r.is_group || !r.resolved || !speaks_for_its_address(t, i)) {
             continue;
         }
         switch (_refresh.due(r.outer.dst_ip, now_s)) {
@@ -195,7 +235,9 @@ void vtep_control::refresh_next_hops(uint32_t now_s) {
             if (!changed) {
                 changed = std::make_unique<vtep_table>(t);
             }
-            changed->remotes[i].resolved = false;
+            for (auto& sharing : changed->remotes) { // the VTEP and vxvde endpoints at that address
+                sharing.resolved = sharing.resolved && (sharing.is_group || sharing.outer.dst_ip != r.outer.dst_ip);
+            }
             break;
         }
     }
@@ -249,8 +291,8 @@ void vtep_control::request_next_hops(const vtep_table& t) const {
     if (!t.enabled() || _inject == nullptr) {
         return;
     }
-    for (const auto& r : t.remotes) {
-        if (!r.resolved && !send_request(t, r.outer.dst_ip)) {
+    for (size_t i = 0; i < t.remotes.size(); ++i) {
+        if (!t.remotes[i].resolved && speaks_for_its_address(t, i) && !send_request(t, t.remotes[i].outer.dst_ip)) {
             return;
         }
     }

@@ -15,7 +15,10 @@
 // - Keeps the VTEP a member of its multicast groups (tables/vtep_membership.hh): IGMPv3/MLDv2
 //   reports when it starts, and answers to the queries the workers forward.
 // - Adds the remote VTEPs the workers report (VXLAN frames from an address not in the table,
-//   typically a peer that floods to a multicast group), so that their MACs can be learned.
+//   typically a peer that floods to a multicast group), so that their MACs can be learned;
+//   vxvde endpoints likewise, by (address, source port).
+// - Hands on the vxvde goodbyes the workers report (take_departed): the fabric flushes the MACs
+//   learned against that endpoint, as vdeplug4's endpoints delete theirs.
 // Each change publishes a new snapshot; the workers see it after one RCU grace period.
 
 #include <cstdint>
@@ -51,6 +54,15 @@ public:
     // Every round: the membership reports that are due; once a second: ARP requests and
     // neighbour solicitations for the remotes not resolved yet.
     void tick();
+    // Each destination (remote_port_base + i) whose vxvde endpoint said goodbye since the last
+    // call, once, to `forget(destination)`.
+    template <class F>
+    void take_departed(F&& forget) {
+        for (const uint16_t destination : _departed) {
+            forget(destination);
+        }
+        _departed.clear();
+    }
 
 private:
     bool apply(const vtep_event& e, vtep_table& t);
@@ -71,6 +83,7 @@ private:
     const coarse_clock& _clock;
     std::vector<rte_ring*> _events;
     rte_ring* _inject = nullptr;
+    std::vector<uint16_t> _departed;
     uint32_t _last_tick = ~0u;
     vtep_membership _membership;
     next_hop_refresh _refresh;
