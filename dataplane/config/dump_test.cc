@@ -69,7 +69,7 @@ ports:
   - { name: up, type: af_xdp, iface: eth1, queues: 2, own: true,
       drop: { vlans: [300, "400-410"], ethertypes: [0x88cc, 0x8809], src_macs: ["02:bb:00:00:00:01"],
               udp: ["*:9999", "[2001:db8::9]:53"] } }
-  - { name: fab, type: af_xdp, iface: eth0, mode: trunk, vlans: [10, 20],
+  - { name: fab, type: af_xdp, iface: eth0, mode: trunk, vlans: [10, 20, 30],
       steer: { vlans: [], udp: ["192.0.2.1:4789", "[2001:db8::1]:4790", "*:4791"],
                macs: ["02:aa:00:00:00:00-02:aa:00:00:00:ff", "02:cc:00:00:00:01"] } }
   - { name: v1, type: vde, url: "vxvde://239.1.2.3", vlan: 20 }
@@ -87,6 +87,7 @@ vxlan:
   vnis:
     - { vni: 42, vlan: 10, group: 239.1.1.1, remotes: [192.0.2.2, "2001:db8::2"] }
     - { vni: 0xabcdef, vlan: 20 }
+    - { vni: 42, vlan: 30, protocol: vxvde, group: 239.1.2.3, port: 14790 }
 )";
 
 std::vector<std::string> configs() {
@@ -186,7 +187,7 @@ TEST(config_dump, writes_every_key_the_loader_takes) {
          dumped["ports"][3]["translate"][0]},
         {"vxlan", "vxlan", "ports:\n  - { name: a, device: d }\nvxlan: { zzz: 1 }\n", more["vxlan"]},
         {"vxlan vni", "vxlan.vnis[0]", "ports:\n  - { name: a, device: d }\nvxlan: { vnis: [ { zzz: 1 } ] }\n",
-         more["vxlan"]["vnis"][0]},
+         more["vxlan"]["vnis"][0], more["vxlan"]["vnis"][2]},
         {"vde_switch", "vde_switch", "ports:\n  - { name: a, device: d }\nvde_switch: { zzz: 1 }\n",
          more["vde_switch"]},
         {"af_xdp steer", "ports[0].steer", "ports:\n  - { name: a, type: af_xdp, iface: e, steer: { zzz: 1 } }\n",
@@ -214,9 +215,12 @@ TEST(config_dump, keeps_vxlan_af_xdp_and_vde) {
     EXPECT_EQ(back.vxlan->ttl, 17);
     EXPECT_EQ(back.vxlan->dscp, 46);
     EXPECT_EQ(back.vxlan->next_hop_mac, "02:00:00:00:99:01");
-    ASSERT_EQ(back.vxlan->segments.size(), 2u);
+    ASSERT_EQ(back.vxlan->segments.size(), 3u);
     EXPECT_EQ(back.vxlan->segments[0].remotes, (std::vector<std::string>{"192.0.2.2", "2001:db8::2"}));
     EXPECT_EQ(back.vxlan->segments[1].vni, 0xabcdefu);
+    EXPECT_FALSE(back.vxlan->segments[1].vxvde);
+    EXPECT_TRUE(back.vxlan->segments[2].vxvde);
+    EXPECT_EQ(back.vxlan->segments[2].port, 14790);
     ASSERT_EQ(back.ports.size(), m.ports.size());
     for (size_t i = 0; i < m.ports.size(); ++i) {
         EXPECT_EQ(back.ports[i].device, m.ports[i].device) << m.ports[i].name;
