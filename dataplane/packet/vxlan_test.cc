@@ -157,13 +157,18 @@ TEST(ip_address, parses_both_families_and_refuses_the_rest) {
 // ---- decapsulation
 
 struct local_vtep {
+    std::optional<ip_address> v4 = ip("192.0.2.2");
+    std::optional<ip_address> v6 = ip("2001:db8::2");
     std::vector<ip_address> groups{ip("239.1.1.1")};
+    std::vector<uint16_t> vxvde_ports{};
     vxlan::local_endpoint endpoint() const {
         vxlan::local_endpoint e;
-        e.v4 = ip("192.0.2.2");
-        e.v6 = ip("2001:db8::2");
+        e.v4 = v4;
+        e.v6 = v6;
         e.groups = groups.data();
         e.group_count = static_cast<uint16_t>(groups.size());
+        e.vxvde_ports = vxvde_ports.data();
+        e.vxvde_port_count = static_cast<uint16_t>(vxvde_ports.size());
         return e;
     }
 };
@@ -322,22 +327,12 @@ constexpr std::string_view vxvde_goodbye =
     "01005e01020386924b88962f080045000024985d400001112e5bc000020cef010203be7239c50010b3320800000000002a00";
 
 // vxswitch as a third endpoint of that network, at 192.0.2.13.
-struct local_vxvde {
-    std::vector<ip_address> groups{ip("239.1.2.3")};
-    std::vector<uint16_t> ports{vxvde::default_port};
-    vxlan::local_endpoint endpoint() const {
-        vxlan::local_endpoint e;
-        e.v4 = ip("192.0.2.13");
-        e.groups = groups.data();
-        e.group_count = static_cast<uint16_t>(groups.size());
-        e.vxvde_ports = ports.data();
-        e.vxvde_port_count = static_cast<uint16_t>(ports.size());
-        return e;
-    }
-};
+local_vtep local_vxvde() {
+    return {ip("192.0.2.13"), std::nullopt, {ip("239.1.2.3")}, {vxvde::default_port}};
+}
 
 vxlan::decap_result classify_vxvde(const bytes& f) {
-    const local_vxvde local;
+    const local_vtep local = local_vxvde();
     return vxlan::classify(f.data(), static_cast<uint32_t>(f.size()), local.endpoint());
 }
 
@@ -425,7 +420,7 @@ TEST(vxvde_encap, header_and_ports_as_vde_plug_writes_them) {
     EXPECT_EQ(bytes(out.begin() + 34, out.begin() + 36), from_hex("39c5")) << "from 14789";
     EXPECT_EQ(bytes(out.begin() + 42, out.end()), bytes(captured.begin() + 42, captured.end())) << "header, frame";
     EXPECT_EQ(out[22], 1) << "TTL 1, as vde_plug's default";
-    const local_vxvde local;
+    const local_vtep local = local_vxvde();
     auto e = local.endpoint();
     e.v4 = ip("192.0.2.11");
     const auto r = vxlan::classify(out.data(), static_cast<uint32_t>(out.size()), e);
