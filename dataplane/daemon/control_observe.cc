@@ -358,6 +358,10 @@ json commands::trace_step_json(const trace_step& s) const {
         j["decision"] = "arp";
         text = "ARP: taken by the VTEP (answered, or a next hop learned)";
         break;
+    case trace_decision::goodbye_taken:
+        j["decision"] = "goodbye";
+        text = "vxvde goodbye: the endpoint's MACs are flushed";
+        break;
     }
     j["text"] = text;
     return j;

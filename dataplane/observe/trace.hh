@@ -59,6 +59,7 @@ enum class trace_decision : uint8_t {
     refused,          // a: the egress port that refuses it, why
     decapsulated,     // a: bridge domain, c: VNI
     arp_taken,        // (an ARP frame the VTEP answered or took)
+    goodbye_taken,    // (a vxvde goodbye: the endpoint's MACs are flushed)
 };
 
 struct trace_step {
