@@ -2,7 +2,8 @@
 // libFuzzer target for VXLAN decapsulation and the underlay's control readers (ARP, neighbour
 // discovery, IGMP/MLD): any bytes, never a crash or a read past the end (AddressSanitizer
 // watches), and an accepted frame really holds its outer headers, an I-flagged VXLAN header
-// and a whole inner Ethernet header; the readers accept only frames the cheap pre-test
+// and a whole inner Ethernet header (on the vxvde port:
+// an exact vxvde header and a frame of at least 15 bytes, or nothing for a goodbye); the readers accept only frames the cheap pre-test
 // (vxlan::maybe_control) lets through to them.
 
 #include <cstddef>
@@ -32,13 +33,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     local.v6 = ip_address::v6(v6);
     local.groups = groups;
     local.group_count = 1;
+    static const uint16_t vxvde_ports[1] = {vxvde::default_port};
+    local.vxvde_ports = vxvde_ports;
+    local.vxvde_port_count = 1;
     const auto r = vxlan::classify(frame.data(), static_cast<uint32_t>(frame.size()), local);
     if (r.ok) {
         const bool is_v4 = be16_at(frame, 12) == ethertype::ipv4;
         const size_t min_offset = is_v4 ? vxlan::ipv4_overhead : vxlan::ipv6_overhead;
-        if (r.inner_offset < min_offset || r.inner_len < ether_header_len || r.inner_offset + size_t{r.inner_len} > frame.size() ||
-            (frame[r.inner_offset - 8] & vxlan::flag_i) == 0 || be16_at(frame, r.inner_offset - 14) != local.dst_port ||
-            r.vni > vxlan::max_vni) {
+        const uint32_t min_inner = r.goodbye ? 0 : r.vxvde ? vxvde::min_frame : ether_header_len;
+        const uint8_t* vx = frame.data() + r.inner_offset - 8;
+        const bool exact = vx[0] == vxlan::flag_i && vx[1] == 0 && vx[2] == 0 && vx[3] == 0 && vx[7] == 0;
+        const uint16_t port = be16_at(frame, r.inner_offset - 14);
+        if (r.inner_offset < min_offset || r.inner_len < min_inner || (r.goodbye && r.inner_len != 0) ||
+            r.inner_offset + size_t{r.inner_len} > frame.size() || (vx[0] & vxlan::flag_i) == 0 ||
+            (r.vxvde && !exact) || port != (r.vxvde ? vxvde::default_port : local.dst_port) || r.vni > vxlan::max_vni) {
             std::abort();
         }
     }
