@@ -23,7 +23,7 @@ Checks (Debian's vdeplug 4.0.1):
   4. Known unicast does not flood: pings between h1 and vh2 leave h1.flooded, up.flooded and
      the unknown counters unmoved; up.vxlan_encapsulated moves by exactly what h1 sent.
   5. Goodbye: SIGTERM to vh2's vde_plug: vxswitch counts one goodbye and forgets vh2's MAC,
-     and only it.
+     and only it; a trace on the underlay port shows vxlan_decap taking the goodbye.
 """
 
 import re
@@ -206,6 +206,8 @@ def scenario(lab):
 
     print("# 5. goodbye: vh2's vde_plug leaves on SIGTERM")
     before = sw.counters()["up"]["vxvde_goodbyes"]
+    group_mac = "01:00:5e:01:02:03"  # 239.1.2.3's: the goodbye goes to the group
+    session = sw.control("trace.start", port="up", filter=f"dst {group_mac}", count=4)["session"]
     lab.plugs["vh2"].send_signal(signal.SIGTERM)
     lab.plugs["vh2"].wait(timeout=5)
     deadline = time.monotonic() + 3
@@ -216,6 +218,15 @@ def scenario(lab):
     check(goodbyes == 1, f"vxswitch received one goodbye (+{goodbyes})")
     check(ENDPOINTS["vh2"][2] not in table, "vh2's MAC is forgotten")
     check(all(ENDPOINTS[h][2] in table for h in ("vh1", "vh3")), "vh1's and vh3's MACs stay")
+    traced = []
+    for _ in range(10):
+        traced += sw.control("trace.read", session=session)["frames"]
+        if any(step["decision"] == "goodbye" for f in traced for step in f["steps"]):
+            break
+        time.sleep(0.1)
+    sw.control("trace.stop", session=session)
+    steps = [(step["stage"], step["decision"]) for f in traced for step in f["steps"]]
+    check(("vxlan_decap", "goodbye") in steps, f"vxctl trace shows the goodbye taken by vxlan_decap ({steps})")
 
     state = lab.stop_and_read_state()
     entry = next((e for e in state["fdb"]["entries"] if e["mac"] == ENDPOINTS["vh3"][2]), None)
