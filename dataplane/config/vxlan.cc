@@ -83,7 +83,8 @@ void check_vxvde(const vtep& v, const vxlan_segment& s, const std::string& where
         errors.push_back(fmt::format("{}: a vxvde network needs its group (vde_plug's vxvde://GROUP)", where));
     }
     if (!s.remotes.empty()) {
-        errors.push_back(fmt::format("{}: a vxvde network has no remotes: its endpoints are found on the group", where));
+        errors.push_back(
+            fmt::format("{}: a vxvde network has no remotes: its endpoints are found on the group", where));
     }
     if (segment_udp_port(v, s) == v.udp_port) {
         errors.push_back(fmt::format("{}: vxvde port {} is the VXLAN udp_port too", where, v.udp_port));

@@ -114,8 +114,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "a vxvde network has no remotes"},
         refusal{"vxvde_on_the_vxlan_port", vnis("{ vni: 42, vlan: 10, protocol: vxvde, group: 239.1.2.3, port: 4789 }"),
                 "vxvde port 4789 is the VXLAN udp_port too"},
-        refusal{"port_on_a_vxlan_segment", vnis("{ vni: 42, vlan: 10, port: 5000 }"),
-                "port is for protocol: vxvde"},
+        refusal{"port_on_a_vxlan_segment", vnis("{ vni: 42, vlan: 10, port: 5000 }"), "port is for protocol: vxvde"},
         refusal{"vxvde_vni_twice_on_one_port",
                 vnis("{ vni: 42, vlan: 10, protocol: vxvde, group: 239.1.2.3 }, "
                      "{ vni: 42, vlan: 20, protocol: vxvde, group: 239.1.2.4 }"),

@@ -146,8 +146,7 @@ size_t fabric::control_round() {
         events += _vteps->drain();
         _vteps->take_departed([&](uint16_t destination) {
             const size_t n = _macs->flush(destination);
-            spdlog::info("vxvde endpoint {} said goodbye: {} learned MACs flushed",
-                         destination_name(destination), n);
+            spdlog::info("vxvde endpoint {} said goodbye: {} learned MACs flushed", destination_name(destination), n);
             events += n;
         });
         _vteps->tick();

@@ -217,8 +217,8 @@ void burst_trace::after(const vxlan_decap&, const burst& b, const worker_ctx& w)
     for (uint16_t k = 0; k < _count; ++k) {
         const auto* at = std::find(b.pkts.begin(), b.pkts.begin() + b.count, _mbuf[k]);
         if (at == b.pkts.begin() + b.count) {
-            const bool arp = _frames[k].head_len >= ether_header_len &&
-                             load_be16(_frames[k].head.data() + 12) == ethertype::arp;
+            const bool arp =
+                _frames[k].head_len >= ether_header_len && load_be16(_frames[k].head.data() + 12) == ethertype::arp;
             _frames[k].add({trace_stage::vxlan_decap, arp ? trace_decision::arp_taken : trace_decision::goodbye_taken});
             _dropped[k] = true; // nothing more happens to it
             continue;

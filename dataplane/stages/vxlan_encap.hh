@@ -7,7 +7,8 @@
 // The ingress port's tags are removed (the VNI says the domain; inner tags beyond them stay
 // payload), the outer Ethernet/IP/UDP/VXLAN headers for the remote are written in the
 // headroom (packet/vxlan.hh: IPv4 header checksum, UDP checksum 0 over IPv4 and computed over
-// IPv6, source port from the inner flow, or the vxvde network's own port), and the frame is queued on the underlay port.
+// IPv6, source port from the inner flow, or the vxvde network's own port), and the frame is
+// queued on the underlay port.
 // Drops, counted on the underlay port: vxlan_no_next_hop (the remote's MAC is not resolved
 // yet), egress_mtu_exceeded (over the underlay's MTU once encapsulated), egress_no_headroom.
 
