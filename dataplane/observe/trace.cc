@@ -210,16 +210,17 @@ void burst_trace::after(const forward&, const burst& b, const worker_ctx&) {
 void burst_trace::before(const vxlan_decap&, const burst&, const worker_ctx&) {}
 
 void burst_trace::after(const vxlan_decap&, const burst& b, const worker_ctx& w) {
-    // vxlan_decap keeps the frames it does not take (ARP, vxvde goodbyes) in order, at lower
+    // vxlan_decap keeps the frames it does not take (control frames, vxvde goodbyes) in order, at lower
     // indices: find each followed frame by its mbuf.
     std::array<uint16_t, burst::capacity> slot;
     slot.fill(untraced);
     for (uint16_t k = 0; k < _count; ++k) {
         const auto* at = std::find(b.pkts.begin(), b.pkts.begin() + b.count, _mbuf[k]);
         if (at == b.pkts.begin() + b.count) {
-            const bool arp =
-                _frames[k].head_len >= ether_header_len && load_be16(_frames[k].head.data() + 12) == ethertype::arp;
-            _frames[k].add({trace_stage::vxlan_decap, arp ? trace_decision::arp_taken : trace_decision::goodbye_taken});
+            // Taken: a control frame (ARP, neighbour discovery, IGMP/MLD), else a vxvde goodbye.
+            const bool control = vxlan::maybe_control(_frames[k].head.data(), _frames[k].head_len);
+            _frames[k].add(
+                {trace_stage::vxlan_decap, control ? trace_decision::arp_taken : trace_decision::goodbye_taken});
             _dropped[k] = true; // nothing more happens to it
             continue;
         }

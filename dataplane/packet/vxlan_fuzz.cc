@@ -2,9 +2,9 @@
 // libFuzzer target for VXLAN decapsulation and the underlay's control readers (ARP, neighbour
 // discovery, IGMP/MLD): any bytes, never a crash or a read past the end (AddressSanitizer
 // watches), and an accepted frame really holds its outer headers, an I-flagged VXLAN header
-// and a whole inner Ethernet header (on the vxvde port:
-// an exact vxvde header and a frame of at least 15 bytes, or nothing for a goodbye); the readers accept only frames the cheap pre-test
-// (vxlan::maybe_control) lets through to them.
+// and a whole inner Ethernet header (on the vxvde port: an exact vxvde header and a frame of
+// at least 15 bytes, or nothing for a goodbye); the readers accept only frames the cheap
+// pre-test (vxlan::maybe_control) lets through to them.
 
 #include <cstddef>
 #include <cstdint>

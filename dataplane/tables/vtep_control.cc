@@ -175,6 +175,8 @@ bool vtep_control::apply(const vtep_event& e, vtep_table& t) {
         return false; // the table stays: the MAC table forgets the endpoint (take_departed)
     case vtep_event::kind::neighbour:
         break;
+    case vtep_event::kind::membership_query:
+        return false; // drain() hands queries to the membership state, never here
     }
     if (!t.any_remote_at(e.ip) || t.next_hop) {
         return false; // not a remote of ours, or all of them go through the static next hop
@@ -190,7 +192,7 @@ bool vtep_control::apply(const vtep_event& e, vtep_table& t) {
         changed = true;
     }
     if (changed) {
-        spdlog::info("vxlan: remote {} is at {}", e.ip.to_string(), e.mac.to_string());
+        spdlog::info("vxlan: remote VTEP {} is at {}", e.ip.to_string(), e.mac.to_string());
     }
     return changed;
 }
