@@ -144,14 +144,19 @@ std::string arg_reader::required_text(const char* key) {
 }
 
 const json& arg_reader::required_object(const char* key) {
-    const json* v = find(key);
+    const json* v = object(key);
     if (v == nullptr) {
         fail(key, "required argument is missing");
     }
-    if (!v->is_object() || v->empty()) {
+    return *v;
+}
+
+const json* arg_reader::object(const char* key) {
+    const json* v = find(key);
+    if (v != nullptr && (!v->is_object() || v->empty())) {
         fail(key, fmt::format("expected a non-empty object, got {}", v->dump()));
     }
-    return *v;
+    return v;
 }
 
 bool arg_reader::flag(const char* key) {

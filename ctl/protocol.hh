@@ -67,6 +67,8 @@ public:
     bool flag(const char* key);
     // An object of keys the command reads itself (port.set's configuration keys).
     const nlohmann::json& required_object(const char* key);
+    // The same, optional: null when absent.
+    const nlohmann::json* object(const char* key);
     void done() const;
 
     [[noreturn]] void fail(const char* key, std::string_view what) const;

@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
     vx::ctl::add_port_commands(app, ctx);
     vx::ctl::add_capture_commands(app, ctx);
     vx::ctl::add_trace_commands(app, ctx);
+    vx::ctl::add_top_command(app, ctx);
 
     CLI11_PARSE(app, argc, argv);
     return ctx.status;

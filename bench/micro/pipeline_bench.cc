@@ -92,6 +92,7 @@ struct two_port_switch {
         snap->l2 = l2_tables::build(two_access_ports());
         snap->device = {a.id, b.id};
         snap->names = {"a", "b"};
+        snap->polls = {{{port_a, 0}}};
         const uint16_t bd = snap->l2.bd_of_vlan[1];
         state.publish(std::move(snap));
         for (uint64_t i = 0; i < burst_size; ++i) {
@@ -99,7 +100,7 @@ struct two_port_switch {
             macs.learn(fdb_key::make(destination(i), bd), port_b, 0);
         }
         const worker_shared shared{&state, &macs, nullptr, testing::test_pool(), &clock, 0};
-        poller = std::make_unique<worker>(0, std::vector<rx_queue>{{port_a, 0}}, shared);
+        poller = std::make_unique<worker>(0, shared);
     }
 
     static mac_addr source(uint64_t i) { return unicast_mac(i); }

@@ -2,7 +2,7 @@
 #pragma once
 
 // vxctl's command groups, one file each (show.cc, mac.cc, counters.cc, config.cc, port.cc,
-// capture.cc, trace.cc). Each adds
+// capture.cc, trace.cc, top.cc). Each adds
 // its CLI11 subcommands to the app; their callbacks send one request through the context and
 // print the result: as a table, or with --json as the daemon's raw result.
 
@@ -38,12 +38,17 @@ void add_config_commands(CLI::App& app, context& ctx);
 void add_port_commands(CLI::App& app, context& ctx);
 void add_capture_commands(CLI::App& app, context& ctx);
 void add_trace_commands(CLI::App& app, context& ctx);
+void add_top_command(CLI::App& app, context& ctx);
 
 // Reads an observation session (`group` is capture or trace) until the daemon says it is
 // done, or Ctrl-C stops it: calls group.read and hands each result to `take`, which returns
 // how many frames it held. Returns the session's totals, or nullopt when a call failed.
 std::optional<nlohmann::json> follow_session(context& ctx, const std::string& group, uint32_t session,
                                              const std::function<size_t(const nlohmann::json&)>& take);
+
+// A `workers` result whose load is over [first, second] (both `workers` results): the same
+// formula as the daemon's, on the counters' deltas.
+nlohmann::json load_between(const nlohmann::json& first, const nlohmann::json& second);
 
 // What a runtime change did (port set, config apply): one line per change, then warnings.
 void print_change(const nlohmann::json& result);

@@ -113,23 +113,6 @@ void print_worker_counters(const json& r) {
     t.print(std::cout);
 }
 
-worker_sample sample_of(const json& counters) {
-    return {counters["busy_cycles"].get<uint64_t>(), counters["idle_cycles"].get<uint64_t>(),
-            counters["packets"].get<uint64_t>(), counters["bursts"].get<uint64_t>()};
-}
-
-// The load over [first, second]: the same formula as the daemon's, on the counters' deltas.
-json load_between(const json& first, const json& second) {
-    json out = second;
-    for (size_t i = 0; i < out["workers"].size() && i < first["workers"].size(); ++i) {
-        const auto a = sample_of(first["workers"][i]["counters"]);
-        const auto b = sample_of(second["workers"][i]["counters"]);
-        out["workers"][i]["load"] = worker_load({b.busy_cycles - a.busy_cycles, b.idle_cycles - a.idle_cycles,
-                                                 b.packets - a.packets, b.bursts - a.bursts});
-    }
-    return out;
-}
-
 void print_workers(const json& r, const std::string& over) {
     std::cout << "Worker load, " << over << ":\n";
     table t({{"WORKER", true},
@@ -155,7 +138,24 @@ struct counter_options {
     double interval_s = 0;
 };
 
+worker_sample sample_of(const json& counters) {
+    return {counters["busy_cycles"].get<uint64_t>(), counters["idle_cycles"].get<uint64_t>(),
+            counters["packets"].get<uint64_t>(), counters["bursts"].get<uint64_t>()};
+}
+
 } // namespace
+
+json load_between(const json& first, const json& second) {
+    json out = second;
+    for (size_t i = 0; i < out["workers"].size() && i < first["workers"].size(); ++i) {
+        const auto a = sample_of(first["workers"][i]["counters"]);
+        const auto b = sample_of(second["workers"][i]["counters"]);
+        out["workers"][i]["load"] = worker_load({b.busy_cycles - a.busy_cycles, b.idle_cycles - a.idle_cycles,
+                                                 b.packets - a.packets, b.bursts - a.bursts});
+    }
+    return out;
+}
+
 
 void add_counter_commands(CLI::App& app, context& ctx) {
     const auto o = std::make_shared<counter_options>();

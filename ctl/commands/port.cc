@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// vxctl port set: change a port's mode, VLANs, TPID or MTU while the switch forwards. The
-// flags are the configuration file's keys (docs/configuration.md); the daemon validates the
-// whole configuration they make and applies it as a diff (config/diff.hh).
+// vxctl port set/add/remove: change a port's mode, VLANs, TPID or MTU, add a port on a DPDK
+// device, or remove one, while the switch forwards. The flags are the configuration file's
+// keys (docs/configuration.md); the daemon validates the whole configuration they make and
+// applies it as a diff (config/diff.hh).
 
 #include <fmt/format.h>
 
@@ -19,6 +20,8 @@ using nlohmann::json;
 
 struct port_set_options {
     std::string port;
+    std::string device;  // port add
+    uint16_t queues = 0; // port add; 0: the file's default
     std::optional<std::string> mode;
     std::optional<int64_t> vlan;
     std::optional<std::string> vlans;
@@ -83,7 +86,32 @@ json settings(const port_set_options& o) {
     if (o.mtu) {
         set["mtu"] = optional_key(*o.mtu);
     }
+    if (o.queues != 0) {
+        set["queues"] = o.queues;
+    }
     return set;
+}
+
+// The configuration keys port set changes and port add starts from.
+void add_key_options(CLI::App* cmd, port_set_options& o) {
+    cmd->add_option("--mode", o.mode, "access, trunk, s-trunk or customer (the old mode's VLAN keys are dropped)");
+    cmd->add_option("--vlan", o.vlan, "access: the port's VLAN");
+    cmd->add_option("--vlans", o.vlans, "trunk, s-trunk: allowed VLANs, e.g. 10,20,100-199");
+    cmd->add_option("--native-vlan", o.native_vlan, "trunk, s-trunk: the untagged VLAN, or none");
+    cmd->add_option("--s-vlan", o.s_vlan, "customer: the S-VLAN");
+    cmd->add_option("--c-vlans", o.c_vlans, "customer: admitted C-VLANs, e.g. 10,20 (empty: all)");
+    cmd->add_option("--tpid", o.tpid, "the outer tag's TPID, e.g. 0x9100, or none for the mode's default");
+    cmd->add_option("--foreign-tpid", o.foreign_tpid, "payload or drop");
+    cmd->add_option("--mtu", o.mtu, "68..16128, or none for the default (1500)");
+    cmd->add_flag("--dry-run", o.dry_run, "validate and say what would change; change nothing");
+}
+
+// Sends a change and prints what it did.
+void change(context& ctx, const std::string& cmd, const json& args) {
+    const auto r = ctx.call(cmd, args);
+    if (r && !ctx.printed_as_json(*r)) {
+        print_change(*r);
+    }
 }
 
 } // namespace
@@ -103,31 +131,41 @@ void print_change(const json& r) {
 }
 
 void add_port_commands(CLI::App& app, context& ctx) {
-    auto* port = app.add_subcommand("port", "change a port at runtime: set");
+    auto* port = app.add_subcommand("port", "change ports at runtime: set, add, remove");
     port->require_subcommand(1);
+
     const auto o = std::make_shared<port_set_options>();
     auto* set = port->add_subcommand("set", "change a port's mode, VLANs, TPID or MTU; validated whole, hitless");
     set->add_option("port", o->port, "the port's name")->required();
-    set->add_option("--mode", o->mode, "access, trunk, s-trunk or customer (the old mode's VLAN keys are dropped)");
-    set->add_option("--vlan", o->vlan, "access: the port's VLAN");
-    set->add_option("--vlans", o->vlans, "trunk, s-trunk: allowed VLANs, e.g. 10,20,100-199");
-    set->add_option("--native-vlan", o->native_vlan, "trunk, s-trunk: the untagged VLAN, or none");
-    set->add_option("--s-vlan", o->s_vlan, "customer: the S-VLAN");
-    set->add_option("--c-vlans", o->c_vlans, "customer: admitted C-VLANs, e.g. 10,20 (empty: all)");
-    set->add_option("--tpid", o->tpid, "the outer tag's TPID, e.g. 0x9100, or none for the mode's default");
-    set->add_option("--foreign-tpid", o->foreign_tpid, "payload or drop");
-    set->add_option("--mtu", o->mtu, "68..16128, or none for the default (1500)");
-    set->add_flag("--dry-run", o->dry_run, "validate and say what would change; change nothing");
+    add_key_options(set, *o);
     set->callback([&ctx, o] {
         const json set_keys = settings(*o);
         if (set_keys.empty()) {
             throw CLI::ValidationError("port set", "nothing to set: give at least one of --mode, --vlan, --vlans, ...");
         }
-        const auto r = ctx.call("port.set", {{"port", o->port}, {"set", set_keys}, {"dry_run", o->dry_run}});
-        if (r && !ctx.printed_as_json(*r)) {
-            print_change(*r);
-        }
+        change(ctx, "port.set", {{"port", o->port}, {"set", set_keys}, {"dry_run", o->dry_run}});
     });
+
+    const auto n = std::make_shared<port_set_options>();
+    auto* add = port->add_subcommand("add", "add a port on a DPDK device (net_null0,no-rx=1, a PCI address, ...); "
+                                            "af_xdp and VDE ports need a restart");
+    add->add_option("port", n->port, "the new port's name")->required();
+    add->add_option("--device", n->device, "DPDK devargs, as the file's device key")->required();
+    add->add_option("--queues", n->queues, "RX queues (default 1)")->check(CLI::Range(1, 64));
+    add_key_options(add, *n);
+    add->callback([&ctx, n] {
+        json args = {{"port", n->port}, {"device", n->device}, {"dry_run", n->dry_run}};
+        if (const json keys = settings(*n); !keys.empty()) {
+            args["set"] = keys;
+        }
+        change(ctx, "port.add", args);
+    });
+
+    const auto r = std::make_shared<port_set_options>();
+    auto* remove = port->add_subcommand("remove", "remove a port: unpolled, its MACs flushed, its device closed");
+    remove->add_option("port", r->port, "the port's name")->required();
+    remove->add_flag("--dry-run", r->dry_run, "validate and say what would change; change nothing");
+    remove->callback([&ctx, r] { change(ctx, "port.remove", {{"port", r->port}, {"dry_run", r->dry_run}}); });
 }
 
 } // namespace vx::ctl

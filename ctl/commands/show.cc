@@ -35,6 +35,11 @@ void print_show(const json& r) {
                              eal.contains("memory_mb") ? fmt::format(" ({} MB)", eal["memory_mb"].get<int>()) : "",
                              f["entries"].dump(), f["capacity"].dump(),
                              f["aging_s"].get<int>() == 0 ? "off" : fmt::format("{} s", f["aging_s"].get<int>()));
+    if (r.contains("pool")) { // a daemon older than the field has none
+        std::cout << fmt::format("packet pool {} of {} buffers free, DPDK memory {} KiB allocated\n",
+                                 r["pool"]["free"].dump(), r["pool"]["size"].dump(),
+                                 r["memory"]["dpdk_heap_allocated_bytes"].get<uint64_t>() / 1024);
+    }
     std::cout << '\n';
     table workers({{"WORKER", true}, {"LCORE", true}, {"CPU", true}, {"POLLS (port/queue)"}});
     for (const auto& w : r["workers"]) {

@@ -574,44 +574,251 @@ def test_port_set_and_config_apply(h: harness, d: daemon):
     assert h.macs() == macs, "no change touched a port with MACs"
 
 
-def test_hitless_remoding_under_traffic(h: harness, d: daemon):
-    """Frames flow from s to d (a static MAC) at full rate while ports x and y are re-moded,
-    re-tagged and re-MTU'd hundreds of times: not one of them is dropped, and d sends every
-    frame s received (give or take the burst in flight when the counters are read)."""
-    src, dst = "02:00:00:03:00:01", "02:00:00:03:00:02"
-    write_pcap(f"{h.tmp}/flow.pcap", [frame(src, dst=dst, size=64 + i) for i in range(32)])
-    sock = f"{h.tmp}/flow.sock"
-    config = f"{h.tmp}/flow.yaml"
+P1 = "02:00:00:00:10:01"  # sends on port p, a port added at runtime
+
+
+def test_port_add_and_remove(h: harness, d: daemon):
+    """Ports come and go while the switch runs: port add (its flags, --json, --dry-run), port
+    remove, and the same through config apply; a removed port's MACs go, its slot's counters
+    are not inherited, its device is detached (it can be added again); refusals change nothing."""
+    base = h.js("show")
+    names = [p["name"] for p in base["ports"]]
+    write_pcap(f"{h.tmp}/p.pcap", [frame(P1), frame(P1, dst=A1), frame(P1, size=128)])
+    r = h.ok("port", "add", "p", "--device", f"net_pcap_vxp,rx_pcap={h.tmp}/p.pcap", "--mode", "trunk",
+             "--vlans", "10,30", "--native-vlan", "10")
+    assert r.out == f"changed: port 'p': added (net_pcap_vxp,rx_pcap={h.tmp}/p.pcap, trunk vlans 10,30 native 10)\n", r
+    j = h.js("show")
+    ports = {p["name"]: p for p in j["ports"]}
+    assert [p["name"] for p in j["ports"]] == names + ["p"], j["ports"]
+    assert ports["p"]["driver"] == "net_pcap" and ports["p"]["vlans"] == [10, 30] and ports["p"]["native_vlan"] == 10
+    assert {"port": "p", "queue": 0} in j["workers"][0]["queues"], "a worker polls the new port"
+    assert j["ethdevs"] == base["ethdevs"] + 1, (j["ethdevs"], base["ethdevs"])
+    wait_for("p's frames", lambda: h.js("counters", "p")["ports"][0]["counters"]["rx_packets"] == 3)
+    wait_for("P1 learned on p", lambda: h.macs("--port", "p") == {(10, P1): ("p", "learned")})
+    assert re.search(r"(?m)^p +net_pcap +\S+.* +trunk +vlans 10,30 native 10 ", h.ok("show").out)
+
+    # Refusals: each names what is wrong, and nothing changes.
+    h.refused("port", "add", "p", "--device", "net_null_vxq", says="a port is already named 'p'")
+    h.refused("port", "add", "q", "--device", "net_pcap_vxp,rx_pcap=/dev/null",
+              says="configuration refused, nothing changed:\n  ports[5] 'q': device 'net_pcap_vxp' is already used by ports[4]")
+    h.refused("port", "add", "q", "--device", "net_nosuch_vxq", says="port 'q': the driver refused device 'net_nosuch_vxq'")
+    h.refused("port", "add", "q", "--device", "net_null_vxq", "--mode", "trunk",
+              says="a trunk must carry at least one VLAN")
+    h.refused("port", "add", "q", "--device", "net_null_vxq", "--vlan", "4095", says="ports[5].vlan: 4095 is out of range")
+    h.refused("port", "add", "q", "--device", "net_null_vxq", "--queues", "64",
+              says="port 'q': its queues may hold 66560 packet buffers and the pool has ")
+    h.refused("port", "remove", "b", says=f"static MACs name port 'b' ({STATIC_B} vlan 10): delete them first")
+    h.refused("port", "remove", "nope", says="no port is named 'nope'")
+    replies = h.raw([b'{"cmd": "port.add", "args": {"port": "q"}}\n',
+                     b'{"cmd": "port.add", "args": {"port": "q", "device": "net_null_vxq", "set": {"device": "x"}}}\n',
+                     b'{"cmd": "port.remove", "args": {"port": "p", "now": true}}\n'])
+    assert replies[0]["error"] == "port.add: device: required argument is missing", replies
+    assert replies[1]["error"].startswith("port.add: set: 'device' is not a key"), replies
+    assert replies[2]["error"] == "port.remove: unknown argument 'now'; expected one of: dry_run, port", replies
+    after = h.js("show")
+    assert [p["name"] for p in after["ports"]] == names + ["p"] and after["ethdevs"] == j["ethdevs"], \
+        "refused adds left no port and no device behind"
+
+    j = h.js("port", "remove", "p", "--dry-run")
+    assert j == {"applied": False, "changes": [f"port 'p': removed (net_pcap_vxp,rx_pcap={h.tmp}/p.pcap)"],
+                 "warnings": []}, j
+    assert "p" in [p["name"] for p in h.js("show")["ports"]], "a dry run changes nothing"
+    assert h.ok("port", "remove", "p").out == f"changed: port 'p': removed (net_pcap_vxp,rx_pcap={h.tmp}/p.pcap)\n"
+    j = h.js("show")
+    assert [p["name"] for p in j["ports"]] == names and j["ethdevs"] == base["ethdevs"], j["ethdevs"]
+    assert all(q["port"] != "p" for q in j["workers"][0]["queues"]), j["workers"]
+    assert (10, P1) not in h.macs(), "a removed port's MACs are flushed"
+    assert "port 'p' removed: 1 learned MACs flushed" in d.log_text()
+    h.refused("counters", "p", says="no port is named 'p'")
+
+    # A port added in p's slot counts from zero; the same device can be added again (it was detached).
+    j = h.js("port", "add", "m", "--device", "net_null_vxm,no-rx=1", "--vlan", "30")
+    assert j == {"applied": True, "changes": ["port 'm': added (net_null_vxm,no-rx=1, access vlan 30)"], "warnings": []}, j
+    assert h.js("counters", "m")["ports"][0]["counters"]["rx_packets"] == 0, "not p's counts"
+    h.ok("port", "add", "p", "--device", f"net_pcap_vxp,rx_pcap={h.tmp}/p.pcap", "--vlan", "30")
+    wait_for("p's frames again", lambda: h.js("counters", "p")["ports"][0]["counters"]["rx_packets"] == 3)
+
+    # config apply: a file that lacks ports removes them, one that has a new port adds it.
+    text = h.ok("config", "dump").out
+    assert "name: m" in text and "net_null_vxm,no-rx=1" in text, text
+    kept = "\n".join(line for line in text.splitlines() if "name: m" not in line and "name: p" not in line)
+    edited = f"{h.tmp}/ports.yaml"
+    with open(edited, "w") as f:
+        f.write(kept + "\n")
+    r = h.ok("config", "apply", edited)
+    assert r.out == f"changed: port 'm': removed (net_null_vxm,no-rx=1)\nchanged: port 'p': removed (net_pcap_vxp,rx_pcap={h.tmp}/p.pcap)\n", (r, kept)
+    assert [p["name"] for p in h.js("show")["ports"]] == names
+    with open(edited, "w") as f:
+        f.write(kept + "\n  - { name: m, device: \"net_null_vxm,no-rx=1\", mode: access, vlan: 30 }\n")
+    assert h.ok("config", "apply", edited).out == "changed: port 'm': added (net_null_vxm,no-rx=1, access vlan 30)\n"
+    assert h.ok("port", "remove", "m").out.startswith("changed: port 'm': removed")
+    j = h.js("show")
+    assert [p["name"] for p in j["ports"]] == names and j["ethdevs"] == base["ethdevs"]
+    assert "name: m" not in h.ok("config", "dump").out
+
+
+def side_switch(h: harness, name: str, body: str) -> tuple[daemon, str]:
+    """A switch of one test's own: `body` (fdb:, ports:, ...) after a dataplane: and control:
+    section; returns it serving, and its socket."""
+    sock = f"{h.tmp}/{name}.sock"
+    config = f"{h.tmp}/{name}.yaml"
     with open(config, "w") as f:
-        f.write(f"""
-dataplane: {{ workers: 1, memory_mb: 256, mbufs: 8191 }}
-fdb:
-  static:
-    - {{ mac: "{dst}", vlan: 10, port: d }}
-control: {{ socket: {sock} }}
-ports:
-  - {{ name: s, device: "net_pcap_vxs,rx_pcap={h.tmp}/flow.pcap,infinite_rx=1", mode: access, vlan: 10 }}
-  - {{ name: d, device: "net_null_vxd,no-rx=1", mode: access, vlan: 10 }}
-  - {{ name: x, device: "net_null_vxx,no-rx=1", mode: access, vlan: 20 }}
-  - {{ name: y, device: "net_null_vxy,no-rx=1", mode: trunk, vlans: [20] }}
-""")
-    changes = [
-        {"port": "x", "set": {"mode": "trunk", "vlans": [10, 20, "100-199"], "native_vlan": 30}},
-        {"port": "y", "set": {"mode": "customer", "s_vlan": 10, "c_vlans": [5, 6]}},
-        {"port": "x", "set": {"mode": "s-trunk", "vlans": [10], "tpid": "0x9100", "mtu": 9000}},
-        {"port": "y", "set": {"mode": "access", "vlan": 10, "mtu": 1400}},
-        {"port": "x", "set": {"mode": "access", "vlan": 20, "tpid": None, "mtu": None}},
-        {"port": "y", "set": {"mode": "trunk", "vlans": [20], "mtu": None}},
-    ]
-    rounds = 50  # 300 changes
-    s = daemon(h.vxswitchd, config, f"{h.tmp}/flow.log")
+        f.write(f"dataplane: {{ workers: 1, memory_mb: 256, mbufs: 8191 }}\ncontrol: {{ socket: {sock} }}\n{body}")
+    s = daemon(h.vxswitchd, config, f"{h.tmp}/{name}.log")
     try:
         s.wait_serving(sock)
+    except AssertionError:
+        s.stop()
+        raise
+    return s, sock
+
+
+def flow_ports(h: harness, name: str, src: str, dst: str, sizes: list[int]) -> str:
+    """Port s receives frames src -> dst without end (net_pcap infinite_rx), d has dst as a
+    static MAC: the two hosts between which nothing may be lost."""
+    write_pcap(f"{h.tmp}/{name}.pcap", [frame(src, dst=dst, size=n) for n in sizes])
+    return f"""fdb:
+  static:
+    - {{ mac: "{dst}", vlan: 10, port: d }}
+ports:
+  - {{ name: s, device: "net_pcap_vx{name}s,rx_pcap={h.tmp}/{name}.pcap,infinite_rx=1", mode: access, vlan: 10 }}
+  - {{ name: d, device: "net_null_vx{name}d,no-rx=1", mode: access, vlan: 10 }}
+"""
+
+
+def test_top(h: harness, d: daemon):
+    """vxctl top on a switch with traffic: --json gives one object per interval with rates
+    that match the traffic, the table and batch forms print what they say, errors exit as
+    every command does."""
+    s, sock = side_switch(h, "top", flow_ports(h, "top", "02:00:00:04:00:01", "02:00:00:04:00:02", [100] * 32) +
+                          '  - { name: q, device: "net_null_vxtq,no-rx=1", mode: access, vlan: 20 }\n')
+    try:
+        r = h.ok("top", "--json", "-n", "2", "-i", "0.5", sock=sock)
+        lines = r.out.splitlines()
+        assert len(lines) == 2, r
+        for line in lines:
+            t = json.loads(line)
+            assert 0.4 < t["interval_s"] < 2, t
+            ports = {p["name"]: p for p in t["ports"]}
+            assert list(ports) == ["s", "d", "q"], t["ports"]
+            assert ports["s"]["rx_pps"] > 10000, ports["s"]
+            # d sends what s receives: the same rate, give or take a burst at each end.
+            assert abs(ports["d"]["tx_pps"] - ports["s"]["rx_pps"]) <= 2 * 32 / t["interval_s"] + 1, ports
+            assert abs(ports["d"]["tx_bps"] - ports["d"]["tx_pps"] * 100 * 8) <= 1e-6 * ports["d"]["tx_bps"], ports["d"]
+            assert ports["q"]["rx_pps"] == 0 and ports["q"]["tx_pps"] == 0 and ports["q"]["drops_ps"] == 0
+            w = t["workers"][0]
+            assert 0 < w["busy_pct"] <= 100 and w["packets_per_burst"] > 1 and w["cycles_per_packet"] > 0, w
+            assert w["packets_ps"] >= ports["s"]["rx_pps"] * 0.9, (w, ports["s"])
+            assert t["pool"]["free"] <= t["pool"]["size"] and t["fdb"]["entries"] >= 1, t
+        r = h.ok("top", "--once", "-i", "0.3", sock=sock)
+        assert "\x1b[" not in r.out, "--once does not drive the screen"
+        assert re.match(r"vxswitch top: up \S+, 3 ports, MAC table \d+ of 1048576, pool \d+ of \d+ buffers free, "
+                        r"every 0\.3 s\n", r.out), r
+        assert re.search(r"(?m)^PORT +RX PPS +RX BPS +TX PPS +TX BPS +DROPS/S +DROPS$", r.out), r
+        assert re.search(r"(?m)^s +[\d.]+[kMG]? +[\d.]+[kMG]? +0 +0 +0 +0$", r.out), r
+        assert re.search(r"(?m)^ +0 +\d+ +[\d.]+ +\d+ +[\d.]+ +[\d.]+[kMG]?$", r.out), r
+        r = h.ok("top", "-b", "-n", "2", "-i", "0.2", sock=sock)
+        assert r.out.count("vxswitch top:") == 2 and "\x1b[" not in r.out, r
+        h.refused("top", "-n", "1", says="cannot reach vxswitchd", code=2, sock=f"{h.tmp}/absent.sock")
+        bad = h.ctl("top", "-i", "0", sock=sock)
+        assert bad.code != 0 and "--interval" in bad.err, bad
+    finally:
+        assert s.stop() == 0, s.log_text()
+
+
+def test_port_remove_refuses_the_vxlan_underlay(h: harness, d: daemon):
+    """The VXLAN underlay goes only with the vxlan: section, at a restart: port remove says
+    so, and config apply refuses a file without it by name; the other ports still come and go."""
+    s, sock = side_switch(h, "vtep", """ports:
+  - { name: a, device: "net_null_vxva,no-rx=1", mode: access, vlan: 10 }
+  - { name: up, device: "net_null_vxvu,no-rx=1" }
+vxlan:
+  underlay: up
+  address: 192.0.2.1
+  vnis: [{ vni: 42, vlan: 10 }]
+""")
+    try:
+        h.refused("port", "remove", "up", sock=sock,
+                  says="port 'up' is the VXLAN underlay (vxlan.underlay): it goes only with the vxlan: section, at a restart")
+        text = h.ok("config", "dump", sock=sock).out
+        edited = f"{h.tmp}/vtep-edited.yaml"
+        with open(edited, "w") as f:
+            f.write(text[:text.index("vxlan:")].replace("  - { name: up", "  - { name: up2"))
+        h.refused("config", "apply", edited, sock=sock, says="needs a restart")
+        h.ok("port", "add", "b", "--device", "net_null_vxvb,no-rx=1", "--vlan", "10", sock=sock)
+        assert h.ok("port", "remove", "b", sock=sock).out == "changed: port 'b': removed (net_null_vxvb,no-rx=1)\n"
+        assert [p["name"] for p in h.js("show", sock=sock)["ports"]] == ["a", "up"]
+    finally:
+        assert s.stop() == 0, s.log_text()
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
+
+
+def resources(h: harness, sock: str, pid: int) -> dict:
+    """What a leak would show: packet buffers out of the pool (the most free over a few reads:
+    a burst or two is always in flight), DPDK memory, ethdevs, switch ports, the process's RSS."""
+    shows = [h.js("show", sock=sock) for _ in range(5)]
+    return {"pool_free": max(j["pool"]["free"] for j in shows),
+            "heap_blocks": shows[-1]["memory"]["dpdk_heap_allocations"],
+            "heap_bytes": shows[-1]["memory"]["dpdk_heap_allocated_bytes"],
+            "ethdevs": shows[-1]["ethdevs"],
+            "ports": [p["name"] for p in shows[-1]["ports"]],
+            "rss_kib": rss_kib(pid)}
+
+
+# RSS may grow a little for reasons that are not leaks (the allocator's arenas, the log's
+# buffers): a leak of one snapshot (~70 KiB of VLAN tables per port) per change would be
+# tens of MiB here.
+RSS_SLACK_KIB = 4096
+POOL_SLACK = 64  # buffers a worker's cache may hold at one read and not at the other
+# DPDK memory is checked by its number of blocks, exactly; its bytes move by a few KiB with
+# where the ports' rings land (alignment padding), seen up to 9 KiB over this test.
+HEAP_SLACK = 64 * 1024
+
+
+def test_hitless_remoding_under_traffic(h: harness, d: daemon):
+    """Frames flow from s to d (a static MAC) at full rate while ports x and y are re-moded,
+    re-tagged and re-MTU'd, and port z is added (into s and d's VLAN), re-moded and removed,
+    hundreds of times: not one frame between s and d is dropped, d sends every frame s
+    received (give or take the burst in flight when the counters are read), and nothing
+    leaks: the pool's free buffers, DPDK memory, the ethdevs, the ports and the daemon's RSS
+    come back to where they were."""
+    changes = [
+        ("port.set", {"port": "x", "set": {"mode": "trunk", "vlans": [10, 20, "100-199"], "native_vlan": 30}}),
+        # net_ring, not net_null: DPDK 22.11's net_null does not free its queues' dummy packets
+        # when closed (192 bytes of DPDK memory per queue and close), which this test would see.
+        ("port.add", {"port": "z", "device": "net_ring_vxz", "set": {"mode": "trunk", "vlans": [10, 20]}}),
+        ("port.set", {"port": "y", "set": {"mode": "customer", "s_vlan": 10, "c_vlans": [5, 6]}}),
+        ("port.set", {"port": "z", "set": {"mode": "access", "vlan": 10, "mtu": 9000}}),
+        ("port.set", {"port": "x", "set": {"mode": "s-trunk", "vlans": [10], "tpid": "0x9100", "mtu": 9000}}),
+        ("port.remove", {"port": "z"}),
+        ("port.set", {"port": "y", "set": {"mode": "access", "vlan": 10, "mtu": 1400}}),
+        ("port.set", {"port": "x", "set": {"mode": "access", "vlan": 20, "tpid": None, "mtu": None}}),
+        ("port.set", {"port": "y", "set": {"mode": "trunk", "vlans": [20], "mtu": None}}),
+    ]
+    rounds = 100  # 900 changes, 200 of them a port added or removed
+    s, sock = side_switch(h, "flow", flow_ports(h, "flow", "02:00:00:03:00:01", "02:00:00:03:00:02",
+                                                [64 + i for i in range(32)]) + """\
+  - { name: x, device: "net_null_vxx,no-rx=1", mode: access, vlan: 20 }
+  - { name: y, device: "net_null_vxy,no-rx=1", mode: trunk, vlans: [20] }
+""")
+    try:
         wait_for("traffic", lambda: h.js("counters", "d", sock=sock)["ports"][0]["counters"]["tx_packets"] > 1000)
+        # A few rounds first: what DPDK allocates once, at the first hotplugs (32 blocks at the
+        # first, 2 more at the second), is not a leak; after them a round allocates nothing.
+        def send(n: int) -> list:
+            requests = [json.dumps({"cmd": cmd, "args": args, "id": i}).encode() + b"\n"
+                        for i, (cmd, args) in enumerate(changes * n)]
+            return h.raw(requests, sock=sock)
+        assert all(r["ok"] for r in send(3))
+        baseline = resources(h, sock, s.proc.pid)
         before = {p["name"]: p for p in h.js("counters", sock=sock)["ports"]}
-        requests = [json.dumps({"cmd": "port.set", "args": c, "id": i}).encode() + b"\n"
-                    for i, c in enumerate(changes * rounds)]
-        replies = h.raw(requests, sock=sock)
+        started = time.time()
+        replies = send(rounds)
+        took = time.time() - started
         assert all(r["ok"] and r["result"]["applied"] for r in replies), [r for r in replies if not r["ok"]][:3]
         after = {p["name"]: p for p in h.js("counters", sock=sock)["ports"]}
         flowed = after["s"]["counters"]["rx_packets"] - before["s"]["counters"]["rx_packets"]
@@ -623,7 +830,18 @@ ports:
         assert after["s"]["counters"]["flooded"] == before["s"]["counters"]["flooded"], "no frame was flooded"
         ports = {p["name"]: p for p in h.js("show", sock=sock)["ports"]}
         assert ports["x"]["mode"] == "access" and ports["y"]["vlans"] == [20], "the last change holds"
-        assert len(re.findall(r"control: port '[xy]'", s.log_text())) >= 6 * rounds, "each change is logged"
+        assert "z" not in ports, "z was removed last"
+        log = s.log_text()
+        assert len(re.findall(r"control: port '[xy]'", log)) >= 6 * rounds, "each change is logged"
+        assert len(re.findall(r"control: port 'z': (added|removed)", log)) >= 2 * rounds, "each add and remove is logged"
+        now = resources(h, sock, s.proc.pid)
+        print(f"      {len(replies)} changes in {took:.1f} s ({1000 * took / len(replies):.1f} ms each), "
+              f"{flowed} frames s->d; before {baseline}, after {now}")
+        assert now["ports"] == baseline["ports"] and now["ethdevs"] == baseline["ethdevs"], (baseline, now)
+        assert now["pool_free"] >= baseline["pool_free"] - POOL_SLACK, ("mbufs leaked", baseline, now)
+        assert now["heap_blocks"] <= baseline["heap_blocks"], ("DPDK memory leaked", baseline, now)
+        assert now["heap_bytes"] <= baseline["heap_bytes"] + HEAP_SLACK, ("DPDK memory leaked", baseline, now)
+        assert now["rss_kib"] <= baseline["rss_kib"] + RSS_SLACK_KIB, ("RSS grew", baseline, now)
     finally:
         assert s.stop() == 0, s.log_text()
 
@@ -643,9 +861,12 @@ TESTS = [
     test_raw_protocol,
     test_permissions,
     test_port_set_and_config_apply,
+    test_port_add_and_remove,
     test_config_dump_round_trip,  # stops the main daemon
     test_group_access_and_refusals,
     test_mac_writes_under_traffic,
+    test_top,
+    test_port_remove_refuses_the_vxlan_underlay,
     test_hitless_remoding_under_traffic,
 ]
 

@@ -12,6 +12,7 @@
 
 #include "config/dump.hh"
 #include "config/port_vlans.hh"
+#include "config/xdp_steering.hh"
 #include "packet/ether.hh"
 
 namespace vx::config {
@@ -31,6 +32,12 @@ void copy_forwarding(const port& from, port& to) {
     to.tpid = from.tpid;
     to.foreign_tpid = from.foreign_tpid;
     to.mtu = from.mtu;
+    // An af_xdp port's steering rules (own, steer, drop) change in place; its iface does not.
+    if (from.xdp && to.xdp) {
+        const std::string iface = to.xdp->iface;
+        to.xdp = from.xdp;
+        to.xdp->iface = iface;
+    }
 }
 
 std::string flow_text(const YAML::Node& n) {
@@ -72,41 +79,69 @@ void refuse_differences(const YAML::Node& a, const YAML::Node& b, const std::str
     }
 }
 
-std::vector<std::string> names_of(const model& m) {
-    std::vector<std::string> out;
-    for (const auto& p : m.ports) {
-        out.push_back(p.name);
-    }
-    return out;
+const port* find_port(const model& m, const std::string& name) {
+    const auto it = std::find_if(m.ports.begin(), m.ports.end(), [&](const port& p) { return p.name == name; });
+    return it == m.ports.end() ? nullptr : &*it;
 }
 
-// Which ports exist is fixed while the switch runs (their devices, queues and workers are
-// set up at start): a new, missing or reordered port is refused by name.
-bool same_ports(const model& running, const model& next, std::vector<std::string>& refused) {
-    const auto before = names_of(running);
-    const auto after = names_of(next);
-    for (const auto& n : after) {
-        if (std::find(before.begin(), before.end(), n) == before.end()) {
-            refused.push_back(fmt::format("ports: adding port '{}' needs a restart", n));
-        }
+// What kind of port may come and go at runtime: one on a DPDK device. An af_xdp port's XDP
+// program and a VDE port's rings and I/O thread are set up at start only.
+std::optional<std::string> restart_only_kind(const port& p) {
+    if (p.xdp) {
+        return "an af_xdp port";
     }
-    for (const auto& n : before) {
-        if (std::find(after.begin(), after.end(), n) == after.end()) {
-            refused.push_back(fmt::format("ports: removing port '{}' needs a restart", n));
-        }
+    if (p.vde) {
+        return "a VDE port";
     }
-    if (refused.empty() && before != after) {
-        refused.push_back(
-            fmt::format("ports: the running order is {}: reordering ports needs a restart", fmt::join(before, ", ")));
-    }
-    return refused.empty();
+    return std::nullopt;
 }
 
-void port_changes(const port& a, const port& b, uint16_t index, change_plan& plan) {
+// Ports in `next` but not in `running` are added, those only in `running` removed (each a
+// change, or refused when its kind needs a restart); the ports both have must keep their
+// order (a dump lists them so).
+void port_set_changes(const model& running, const model& next, change_plan& plan) {
+    std::vector<std::string> kept_before;
+    std::vector<std::string> kept_after;
+    for (const auto& p : running.ports) {
+        if (find_port(next, p.name) == nullptr) {
+            if (const auto kind = restart_only_kind(p)) {
+                plan.refused.push_back(fmt::format("ports: removing port '{}' ({}) needs a restart", p.name, *kind));
+            }
+            plan.ports_removed.push_back(p.name);
+            plan.changes.push_back(fmt::format("port '{}': removed ({})", p.name, p.device));
+        } else {
+            kept_before.push_back(p.name);
+        }
+    }
+    for (const auto& p : next.ports) {
+        if (find_port(running, p.name) != nullptr) {
+            kept_after.push_back(p.name);
+        } else if (const auto kind = restart_only_kind(p)) {
+            plan.refused.push_back(fmt::format("ports: adding port '{}' ({}) needs a restart", p.name, *kind));
+        } else {
+            plan.ports_added.push_back(p);
+            plan.changes.push_back(fmt::format("port '{}': added ({}, {})", p.name, p.device, describe_vlans(p)));
+        }
+    }
+    if (kept_before != kept_after) {
+        plan.refused.push_back(fmt::format("ports: the running order is {}: reordering ports needs a restart",
+                                           fmt::join(kept_before, ", ")));
+    }
+}
+
+void port_changes(const port& a, const port& b, change_plan& plan) {
+    const bool steering = a.xdp && b.xdp && !(*a.xdp == *b.xdp);
+    if (steering) {
+        plan.changes.push_back(fmt::format("port '{}': steering {} -> {}", a.name,
+                                           describe_steering(steer_rules_of(a)), describe_steering(steer_rules_of(b))));
+    }
     if (same_forwarding(a, b)) {
+        if (steering) {
+            plan.ports.push_back(a.name);
+        }
         return;
     }
-    plan.ports.push_back(index);
+    plan.ports.push_back(a.name);
     if (describe_vlans(a) != describe_vlans(b)) {
         plan.changes.push_back(fmt::format("port '{}': {} -> {}", a.name, describe_vlans(a), describe_vlans(b)));
     }
@@ -175,14 +210,18 @@ bool same_forwarding(const port& a, const port& b) {
 
 change_plan diff(const model& running, const model& next) {
     change_plan plan;
-    if (!same_ports(running, next, plan.refused)) {
+    port_set_changes(running, next, plan);
+    if (!plan.refused.empty()) {
+        plan.changes.clear();
         return plan;
     }
-    // Everything but what may change is compared in the file's own format: `next` with the
-    // running switch's changeable keys put back must dump exactly as the running one.
+    // Everything but what may change is compared in the file's own format: the ports both
+    // have, `next`'s with the running switch's changeable keys put back, must dump exactly
+    // as the running ones.
     model fixed = next;
-    for (size_t i = 0; i < fixed.ports.size(); ++i) {
-        copy_forwarding(running.ports[i], fixed.ports[i]);
+    std::erase_if(fixed.ports, [&](const port& p) { return find_port(running, p.name) == nullptr; });
+    for (auto& p : fixed.ports) {
+        copy_forwarding(*find_port(running, p.name), p);
     }
     fixed.mac_table.statics = running.mac_table.statics;
     const YAML::Node a = YAML::Load(dump(running));
@@ -190,15 +229,20 @@ change_plan diff(const model& running, const model& next) {
     for (const auto& section : {"dataplane", "fdb", "control", "vxlan", "vde_switch"}) {
         refuse_differences(a[section], b[section], section, plan.refused);
     }
-    for (size_t i = 0; i < running.ports.size(); ++i) {
-        refuse_differences(a["ports"][i], b["ports"][i], fmt::format("ports[{}] '{}'", i, running.ports[i].name),
-                           plan.refused);
+    for (size_t i = 0, j = 0; i < running.ports.size(); ++i) {
+        if (find_port(next, running.ports[i].name) != nullptr) {
+            refuse_differences(a["ports"][i], b["ports"][j++], fmt::format("ports[{}] '{}'", i, running.ports[i].name),
+                               plan.refused);
+        }
     }
     if (!plan.refused.empty()) {
+        plan.changes.clear();
         return plan;
     }
-    for (size_t i = 0; i < running.ports.size(); ++i) {
-        port_changes(running.ports[i], next.ports[i], static_cast<uint16_t>(i), plan);
+    for (const auto& p : running.ports) {
+        if (const port* after = find_port(next, p.name)) {
+            port_changes(p, *after, plan);
+        }
     }
     static_changes(running, next, plan);
     return plan;

@@ -6,11 +6,13 @@
 // vxctl shows. Both `vxctl port set` and `vxctl config apply` end here, so a change reads the
 // same whichever way it was asked for (STYLE G10: validate whole, diff, apply).
 //
-// What can change while the switch forwards: a port's mode, VLANs, translations, TPID,
-// foreign-TPID action and MTU, and the static MAC entries. Everything else (the dataplane's
-// workers and memory, the MAC table's size and aging, the control socket, VXLAN, and which
-// ports exist, their devices and queues) needs a restart: such a change is refused whole,
-// each difference named, and nothing is applied.
+// What can change while the switch forwards: which DPDK-device ports exist (added, removed),
+// a port's mode, VLANs, translations, TPID, foreign-TPID action and MTU, an af_xdp port's
+// steering rules (own, steer, drop: its program's maps are rewritten), and the static MAC
+// entries. Everything else (the dataplane's workers and memory, the MAC table's size and
+// aging, the control socket, VXLAN, af_xdp and VDE ports coming or going, the order of the
+// ports, a port's device, iface and queues) needs a restart: such a change is refused whole, each
+// difference named, and nothing is applied.
 
 #include <cstdint>
 #include <string>
@@ -23,7 +25,9 @@ namespace vx::config {
 struct change_plan {
     std::vector<std::string> refused; // differences that need a restart, each naming its key
     std::vector<std::string> changes; // what the change does, one line each, for people
-    std::vector<uint16_t> ports;      // indices of the ports whose VLAN rules, TPID or MTU change
+    std::vector<std::string> ports;   // names of the kept ports whose VLAN rules, TPID or MTU change
+    std::vector<port> ports_added;    // in the new configuration's order
+    std::vector<std::string> ports_removed;
     std::vector<static_mac> statics_removed; // including those moved to another port
     std::vector<static_mac> statics_added;
 

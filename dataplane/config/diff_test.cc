@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "config/load.hh"
+#include "testing/load_ok.hh"
 #include "tables/l2_tables.hh"
 
 namespace vx::config {
@@ -22,45 +23,41 @@ ports:
   - { name: n, device: "net_null_n", mode: access, vlan: 30 }
 )";
 
-model load(const std::string& text) {
-    auto r = load_string(text, "test");
-    EXPECT_TRUE(r.errors.empty()) << r.errors.front();
-    return *r.value;
-}
+using vx::testing::load_ok;
 
 // The running text with `from` replaced by `to` once.
 model changed(const std::string& from, const std::string& to) {
     std::string text = running_text;
     const auto at = text.find(from);
     EXPECT_NE(at, std::string::npos) << from;
-    return load(text.replace(at, from.size(), to));
+    return load_ok(text.replace(at, from.size(), to));
 }
 
 TEST(config_diff, nothing_changed_is_an_empty_plan) {
-    const auto plan = diff(load(running_text), load(running_text));
+    const auto plan = diff(load_ok(running_text), load_ok(running_text));
     EXPECT_TRUE(plan.empty());
     EXPECT_TRUE(plan.refused.empty());
     EXPECT_TRUE(plan.ports.empty());
 }
 
 TEST(config_diff, a_remoded_port_is_one_change_naming_before_and_after) {
-    const auto plan = diff(load(running_text), changed("name: n, device: \"net_null_n\", mode: access, vlan: 30",
+    const auto plan = diff(load_ok(running_text), changed("name: n, device: \"net_null_n\", mode: access, vlan: 30",
                                                        "name: n, device: \"net_null_n\", mode: trunk, vlans: [10, 30]"));
     ASSERT_TRUE(plan.refused.empty()) << plan.refused.front();
-    EXPECT_EQ(plan.ports, (std::vector<uint16_t>{2}));
+    EXPECT_EQ(plan.ports, (std::vector<std::string>{"n"}));
     ASSERT_EQ(plan.changes.size(), 1u);
     EXPECT_EQ(plan.changes[0], "port 'n': access vlan 30 -> trunk vlans 10,30");
 }
 
 TEST(config_diff, mtu_and_foreign_tpid_are_runtime_changes) {
-    const auto plan = diff(load(running_text), changed("vlan: 30 }", "vlan: 30, mtu: 9000, foreign_tpid: drop }"));
+    const auto plan = diff(load_ok(running_text), changed("vlan: 30 }", "vlan: 30, mtu: 9000, foreign_tpid: drop }"));
     ASSERT_TRUE(plan.refused.empty()) << plan.refused.front();
-    EXPECT_EQ(plan.ports, (std::vector<uint16_t>{2}));
+    EXPECT_EQ(plan.ports, (std::vector<std::string>{"n"}));
     EXPECT_EQ(plan.changes, (std::vector<std::string>{"port 'n': foreign_tpid payload -> drop", "port 'n': mtu 1500 -> 9000"}));
 }
 
 TEST(config_diff, static_macs_added_removed_and_moved) {
-    const auto plan = diff(load(running_text), changed("- { mac: \"02:00:00:00:00:01\", vlan: 10, port: a }",
+    const auto plan = diff(load_ok(running_text), changed("- { mac: \"02:00:00:00:00:01\", vlan: 10, port: a }",
                                                        "- { mac: \"02:00:00:00:00:01\", vlan: 10, port: t }\n"
                                                        "    - { mac: \"02:00:00:00:00:02\", vlan: 20, port: t }"));
     ASSERT_TRUE(plan.refused.empty()) << plan.refused.front();
@@ -73,7 +70,7 @@ TEST(config_diff, static_macs_added_removed_and_moved) {
 }
 
 TEST(config_diff, what_needs_a_restart_is_refused_by_key) {
-    auto refused = [](const model& next) { return diff(load(running_text), next).refused; };
+    auto refused = [](const model& next) { return diff(load_ok(running_text), next).refused; };
     EXPECT_EQ(refused(changed("workers: 1", "workers: 2")),
               (std::vector<std::string>{"dataplane.workers: 1 -> 2 needs a restart"}));
     EXPECT_EQ(refused(changed("fdb:\n", "fdb:\n  aging_s: 60\n")),
@@ -82,14 +79,30 @@ TEST(config_diff, what_needs_a_restart_is_refused_by_key) {
               (std::vector<std::string>{"ports[2] 'n'.device: net_null_n -> net_null_m needs a restart"}));
     EXPECT_EQ(refused(changed("device: \"net_null_n\",", "device: \"net_null_n\", queues: 2,")),
               (std::vector<std::string>{"ports[2] 'n'.queues: 1 -> 2 needs a restart"}));
-    EXPECT_EQ(refused(changed("  - { name: n, device: \"net_null_n\", mode: access, vlan: 30 }\n", "")),
-              (std::vector<std::string>{"ports: removing port 'n' needs a restart"}));
-    EXPECT_EQ(refused(changed("vlan: 30 }\n", "vlan: 30 }\n  - { name: m, device: net_null_m }\n")),
-              (std::vector<std::string>{"ports: adding port 'm' needs a restart"}));
+    EXPECT_EQ(refused(changed("vlan: 30 }\n", "vlan: 30 }\n  - { name: m, type: af_xdp, iface: eth9, own: true }\n")),
+              (std::vector<std::string>{"ports: adding port 'm' (an af_xdp port) needs a restart"}));
 }
 
-// A VTEP on an AF_XDP underlay: the vxlan: section and the steering keys are fixed while
-// the switch runs (refused by name), and the other ports still change at runtime.
+TEST(config_diff, device_ports_are_added_and_removed) {
+    const auto removed = diff(load_ok(running_text), changed("  - { name: n, device: \"net_null_n\", mode: access, vlan: 30 }\n", ""));
+    ASSERT_TRUE(removed.refused.empty()) << removed.refused.front();
+    EXPECT_EQ(removed.ports_removed, (std::vector<std::string>{"n"}));
+    EXPECT_EQ(removed.changes, (std::vector<std::string>{"port 'n': removed (net_null_n)"}));
+    const auto added =
+        diff(load_ok(running_text), changed("vlan: 30 }\n", "vlan: 30 }\n  - { name: m, device: net_null_m, mode: trunk, vlans: [10] }\n"));
+    ASSERT_TRUE(added.refused.empty()) << added.refused.front();
+    ASSERT_EQ(added.ports_added.size(), 1u);
+    EXPECT_EQ(added.ports_added[0].name, "m");
+    EXPECT_EQ(added.changes, (std::vector<std::string>{"port 'm': added (net_null_m, trunk vlans 10)"}));
+    EXPECT_TRUE(added.ports.empty());
+    // A kept port's own keys are still compared, by name, whatever was added or removed.
+    const auto both = diff(load_ok(running_text), changed("  - { name: n, device: \"net_null_n\", mode: access, vlan: 30 }\n",
+                                                       "  - { name: m, device: net_null_m }\n"));
+    EXPECT_EQ(both.changes, (std::vector<std::string>{"port 'n': removed (net_null_n)", "port 'm': added (net_null_m, access vlan 1)"}));
+}
+
+// A VTEP on an AF_XDP underlay: the vxlan: section and the port's iface are fixed while the
+// switch runs (refused by name); its steering rules and the other ports change at runtime.
 constexpr const char* vtep_text = R"(
 ports:
   - { name: a, device: "net_null_a", mode: access, vlan: 10 }
@@ -104,21 +117,35 @@ std::vector<std::string> refused_from_vtep(const std::string& from, const std::s
     std::string text = vtep_text;
     const auto at = text.find(from);
     EXPECT_NE(at, std::string::npos) << from;
-    return diff(load(vtep_text), load(text.replace(at, from.size(), to))).refused;
+    return diff(load_ok(vtep_text), load_ok(text.replace(at, from.size(), to))).refused;
 }
 
-TEST(config_diff, vxlan_and_xdp_steering_need_a_restart) {
+model vtep_with(const std::string& from, const std::string& to) {
+    std::string text = vtep_text;
+    return load_ok(text.replace(text.find(from), from.size(), to));
+}
+
+TEST(config_diff, xdp_steering_changes_at_runtime) {
+    const auto steer = diff(load_ok(vtep_text), vtep_with("*:4789", "*:4790"));
+    ASSERT_TRUE(steer.refused.empty()) << steer.refused.front();
+    EXPECT_EQ(steer.ports, (std::vector<std::string>{"up"}));
+    ASSERT_EQ(steer.changes.size(), 1u);
+    EXPECT_EQ(steer.changes[0].rfind("port 'up': steering steer ", 0), 0u) << steer.changes[0];
+    EXPECT_NE(steer.changes[0].find("*:4790"), std::string::npos) << steer.changes[0];
+    const auto drop = diff(load_ok(vtep_text), vtep_with("0x88cc", "0x88cd"));
+    ASSERT_TRUE(drop.refused.empty()) << drop.refused.front();
+    ASSERT_EQ(drop.changes.size(), 1u);
+    const auto arrow = drop.changes[0].find(" -> ");
+    EXPECT_LT(drop.changes[0].find("ethertypes 0x88cc "), arrow) << drop.changes[0];
+    EXPECT_GT(drop.changes[0].find("ethertypes 0x88cd "), arrow) << drop.changes[0];
+    EXPECT_TRUE(diff(load_ok(vtep_text), load_ok(vtep_text)).empty());
+}
+
+TEST(config_diff, vxlan_and_xdp_iface_need_a_restart) {
     EXPECT_EQ(refused_from_vtep("address: 192.0.2.1", "address: 192.0.2.1\n  ttl: 17"),
               (std::vector<std::string>{"vxlan.ttl: 64 -> 17 needs a restart"}));
     EXPECT_EQ(refused_from_vtep("vni: 42", "vni: 43"),
               (std::vector<std::string>{"vxlan.vnis: [{vni: 42, vlan: 10}] -> [{vni: 43, vlan: 10}] needs a restart"}));
-    const auto steer = refused_from_vtep("*:4789", "*:4790");
-    ASSERT_EQ(steer.size(), 1u);
-    EXPECT_EQ(steer[0].rfind("ports[1] 'up'.steer: {udp: [", 0), 0u) << steer[0];
-    EXPECT_NE(steer[0].find("4790"), std::string::npos) << steer[0];
-    const auto drop = refused_from_vtep("0x88cc", "0x88cd");
-    ASSERT_EQ(drop.size(), 1u);
-    EXPECT_EQ(drop[0], "ports[1] 'up'.drop: {ethertypes: [0x88cc]} -> {ethertypes: [0x88cd]} needs a restart");
     EXPECT_EQ(refused_from_vtep("iface: eth1", "iface: eth2"),
               (std::vector<std::string>{"ports[1] 'up'.iface: eth1 -> eth2 needs a restart"}));
     const auto removed = refused_from_vtep(vtep_text + std::string(vtep_text).find("vxlan:"), "");
@@ -126,23 +153,23 @@ TEST(config_diff, vxlan_and_xdp_steering_need_a_restart) {
     EXPECT_EQ(removed[0].rfind("vxlan: {underlay: up", 0), 0u) << removed[0];
     EXPECT_NE(removed[0].find("-> (none) needs a restart"), std::string::npos) << removed[0];
     // What may change still does.
-    const auto plan = diff(load(vtep_text), [] {
+    const auto plan = diff(load_ok(vtep_text), [] {
         std::string text = vtep_text;
-        return load(text.replace(text.find("vlan: 10 }"), 10, "vlan: 10, mtu: 1400 }"));
+        return load_ok(text.replace(text.find("vlan: 10 }"), 10, "vlan: 10, mtu: 1400 }"));
     }());
     EXPECT_TRUE(plan.refused.empty()) << plan.refused.front();
     EXPECT_EQ(plan.changes, (std::vector<std::string>{"port 'a': mtu 1500 -> 1400"}));
 }
 
 TEST(config_diff, a_refused_change_lists_no_steps) {
-    const auto plan = diff(load(running_text), changed("workers: 1 }", "workers: 1, mbufs: 4095 }\n"
+    const auto plan = diff(load_ok(running_text), changed("workers: 1 }", "workers: 1, mbufs: 4095 }\n"
                                                                       "control: { socket: /tmp/x.sock }"));
     EXPECT_EQ(plan.refused.size(), 2u);
     EXPECT_TRUE(plan.changes.empty());
 }
 
 TEST(l2_tables_runtime, domains_keep_their_index_across_a_change) {
-    const auto before_model = load(running_text);
+    const auto before_model = load_ok(running_text);
     const auto before = l2_tables::build(before_model);
     // n leaves VLAN 30 for 40: 30 is carried by nobody, 40 is new.
     const auto next_model = changed("vlan: 30 }", "vlan: 40 }");

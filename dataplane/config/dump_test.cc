@@ -8,16 +8,13 @@
 #include <sstream>
 
 #include "config/load.hh"
+#include "testing/load_ok.hh"
 #include "daemon/default_config.hh"
 
 namespace vx::config {
 namespace {
 
-model load_ok(const std::string& yaml) {
-    auto r = load_string(yaml, "t.yaml");
-    EXPECT_TRUE(r.errors.empty()) << ::testing::PrintToString(r.errors) << "\nin:\n" << yaml;
-    return r.value.value_or(model{});
-}
+using vx::testing::load_ok;
 
 // Every key the loader takes is set here, to something other than its default.
 const std::string full_config = R"(

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+// The configuration file's grammar: each section and key read once, with its type and range
+// (config/map_reader.hh); what the model must satisfy is config/validate.cc.
 #include "config/load.hh"
 
 #include <yaml-cpp/yaml.h>
@@ -14,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/map_reader.hh"
 #include "config/port_vlans.hh"
 #include "config/vxlan.hh"
 #include "config/xdp_steering.hh"
@@ -22,138 +25,6 @@
 namespace vx::config {
 
 namespace {
-
-// Where errors go: every message carries the source name and the node's line and column.
-class error_sink {
-public:
-    explicit error_sink(std::string_view source) : _source(source) {}
-
-    void at(const YAML::Node& node, const std::string& path, const std::string& what) {
-        const auto mark = node.Mark();
-        _errors.push_back(fmt::format("{}:{}:{}: {}: {}", _source, mark.line + 1, mark.column + 1, path, what));
-    }
-    std::vector<std::string>& errors() { return _errors; }
-
-private:
-    std::string _source;
-    std::vector<std::string> _errors;
-};
-
-// A decimal or 0x-hexadecimal integer scalar.
-std::optional<int64_t> to_integer(const YAML::Node& node) {
-    if (!node.IsScalar()) {
-        return std::nullopt;
-    }
-    const std::string& s = node.Scalar();
-    const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-    const char* first = s.data() + (hex ? 2 : 0);
-    int64_t v = 0;
-    const auto [end, ec] = std::from_chars(first, s.data() + s.size(), v, hex ? 16 : 10);
-    if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) {
-        return std::nullopt;
-    }
-    return v;
-}
-
-// A YAML mapping read key by key. Each option is declared once, where it is read, with its
-// type and range; keys nobody read are reported as unknown, with the keys allowed there.
-class map_reader {
-public:
-    map_reader(error_sink& sink, const YAML::Node& node, std::string path)
-        : _sink(sink), _node(node), _path(std::move(path)) {
-        if (node.IsDefined() && !node.IsMap()) {
-            _sink.at(node, _path, "expected a mapping of keys to values");
-            _valid = false;
-        }
-    }
-    map_reader(const map_reader&) = delete;
-    map_reader& operator=(const map_reader&) = delete;
-
-    ~map_reader() {
-        if (!_valid || !_node.IsDefined()) {
-            return;
-        }
-        for (const auto& kv : _node) {
-            const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
-            if (!_known.contains(key)) {
-                _sink.at(kv.first, _path.empty() ? key : _path + "." + key,
-                         fmt::format("unknown key; expected one of: {}", fmt::join(_known, ", ")));
-            }
-        }
-    }
-
-    // The raw node (undefined when absent); the key becomes known.
-    YAML::Node child(const char* key) {
-        _known.insert(key);
-        return has(key) ? lookup(key) : YAML::Node(YAML::NodeType::Undefined);
-    }
-    bool has(const char* key) const { return _valid && _node.IsDefined() && lookup(key).IsDefined(); }
-    std::string path_of(const char* key) const { return _path.empty() ? key : _path + "." + key; }
-    error_sink& sink() { return _sink; }
-
-    template <class T>
-    bool integer(const char* key, T& out, int64_t min, int64_t max) {
-        const YAML::Node n = child(key);
-        return n ? integer_value(n, path_of(key), out, min, max) : false;
-    }
-
-    template <class T>
-    bool integer_value(const YAML::Node& n, const std::string& path, T& out, int64_t min, int64_t max) {
-        const auto v = to_integer(n);
-        if (!v) {
-            _sink.at(n, path, fmt::format("expected an integer, got '{}'", n.IsScalar() ? n.Scalar() : "a collection"));
-            return false;
-        }
-        if (*v < min || *v > max) {
-            _sink.at(n, path, fmt::format("{} is out of range ({}..{})", *v, min, max));
-            return false;
-        }
-        out = static_cast<T>(*v);
-        return true;
-    }
-
-    bool text(const char* key, std::string& out, bool required) {
-        const YAML::Node n = child(key);
-        if (!n) {
-            if (required && _valid) {
-                _sink.at(_node, path_of(key), "required key is missing");
-            }
-            return false;
-        }
-        if (!n.IsScalar() || n.Scalar().empty()) {
-            _sink.at(n, path_of(key), "expected a non-empty string");
-            return false;
-        }
-        out = n.Scalar();
-        return true;
-    }
-
-    // A sequence, each item handed to `item(node, path)`.
-    template <class F>
-    void each(const char* key, F&& item) {
-        const YAML::Node n = child(key);
-        if (!n) {
-            return;
-        }
-        if (!n.IsSequence()) {
-            _sink.at(n, path_of(key), "expected a list");
-            return;
-        }
-        for (size_t i = 0; i < n.size(); ++i) {
-            item(n[i], fmt::format("{}[{}]", path_of(key), i));
-        }
-    }
-
-private:
-    // Through a const node: a non-const operator[] would insert the key.
-    YAML::Node lookup(const char* key) const { return static_cast<const YAML::Node&>(_node)[key]; }
-
-    error_sink& _sink;
-    YAML::Node _node;
-    std::string _path;
-    std::set<std::string> _known;
-    bool _valid = true;
-};
 
 void read_dataplane(map_reader& top, dataplane& dp) {
     map_reader r(top.sink(), top.child("dataplane"), "dataplane");
@@ -541,108 +412,7 @@ load_result finish(error_sink& sink, model m) {
     return {std::move(m), {}};
 }
 
-std::string port_label(const port& p, size_t i) {
-    return fmt::format("ports[{}] '{}' (line {})", i, p.name, p.line);
-}
-
-void check_vde_port(const model& m, const port& p, const std::string& label, std::vector<std::string>& errors) {
-    if (!p.vde) {
-        return;
-    }
-    if (p.queues != 1) {
-        errors.push_back(fmt::format("{}: a VDE port has one queue (its I/O thread's ring), not {}", label, p.queues));
-    }
-    if (p.vde->switch_port && !m.vde_switch) {
-        errors.push_back(fmt::format("{}: a port of type vde_switch needs the vde_switch section (its socket's path)",
-                                     label));
-    }
-    if (p.vde->number) {
-        for (const auto& q : m.ports) {
-            if (&q != &p && q.vde && q.vde->number == p.vde->number && &q < &p) {
-                errors.push_back(fmt::format("{}: vde_port {} is already the number of port '{}'", label,
-                                             *p.vde->number, q.name));
-            }
-        }
-    }
-}
-
-void validate_ports(const model& m, std::vector<std::string>& errors) {
-    static const std::regex name_rule{R"(^[A-Za-z0-9_.-]{1,32}$)"};
-    std::map<std::string, size_t> names;
-    std::map<std::string, size_t> devices;
-    std::map<std::string, size_t> ifaces; // af_xdp ports
-    for (size_t i = 0; i < m.ports.size(); ++i) {
-        const auto& p = m.ports[i];
-        const auto label = port_label(p, i);
-        if (!std::regex_match(p.name, name_rule)) {
-            errors.push_back(fmt::format("{}: name must be 1-32 letters, digits, '_', '.' or '-'", label));
-        }
-        if (const auto [it, fresh] = names.emplace(p.name, i); !fresh) {
-            errors.push_back(fmt::format("{}: name '{}' is already used by ports[{}]", label, p.name, it->second));
-        }
-        const std::string device = p.device.substr(0, p.device.find(','));
-        if (device.empty()) {
-            errors.push_back(fmt::format("{}: device is empty", label));
-        } else if (const auto [it, fresh] = devices.emplace(device, i); !fresh) {
-            errors.push_back(fmt::format("{}: device '{}' is already used by ports[{}]", label, device, it->second));
-        }
-        if (bindings_of(p).empty()) {
-            errors.push_back(fmt::format("{}: a trunk must carry at least one VLAN (vlans, native_vlan or translate)",
-                                         label));
-        }
-        check_bindings(p, label, errors);
-        check_vde_port(m, p, label, errors);
-        if (p.xdp) {
-            check_steering(p, label, errors);
-            if (const auto [it, fresh] = ifaces.emplace(p.xdp->iface, i); !fresh) {
-                errors.push_back(fmt::format("{}: iface '{}' is already used by ports[{}]", label, p.xdp->iface,
-                                             it->second));
-            }
-        }
-    }
-}
-
-void validate_statics(const model& m, std::vector<std::string>& errors) {
-    std::set<std::pair<std::string, uint16_t>> seen;
-    for (size_t i = 0; i < m.mac_table.statics.size(); ++i) {
-        const auto& s = m.mac_table.statics[i];
-        const auto label = fmt::format("fdb.static[{}] (line {})", i, s.line);
-        const auto mac = mac_addr::parse(s.mac);
-        if (!mac) {
-            errors.push_back(fmt::format("{}: '{}' is not a MAC address", label, s.mac));
-        } else if (mac->is_group() || mac->is_zero()) {
-            errors.push_back(fmt::format("{}: {} is not a unicast MAC address", label, s.mac));
-        } else if (!seen.emplace(mac->to_string(), s.vlan).second) {
-            errors.push_back(fmt::format("{}: {} vlan {} is already listed", label, s.mac, s.vlan));
-        }
-        if (s.vlan < min_vlan || s.vlan > max_vlan) {
-            errors.push_back(
-                fmt::format("{}: vlan {} is not a valid VLAN ({}..{})", label, s.vlan, min_vlan, max_vlan));
-        }
-        const auto p = std::find_if(m.ports.begin(), m.ports.end(), [&](const port& q) { return q.name == s.port; });
-        if (p == m.ports.end()) {
-            errors.push_back(fmt::format("{}: no port is named '{}'", label, s.port));
-        } else if (!carries(*p, s.vlan)) {
-            errors.push_back(fmt::format("{}: port '{}' does not carry vlan {}", label, s.port, s.vlan));
-        }
-    }
-}
-
 } // namespace
-
-std::vector<std::string> validate(const model& m) {
-    std::vector<std::string> errors;
-    if (m.ports.empty()) {
-        errors.emplace_back("ports: at least one port is needed");
-    }
-    if (m.ports.size() > 256) {
-        errors.push_back(fmt::format("ports: {} ports, at most 256", m.ports.size()));
-    }
-    validate_ports(m, errors);
-    validate_statics(m, errors);
-    check_vxlan(m, errors);
-    return errors;
-}
 
 load_result load_string(std::string_view yaml_text, std::string_view source_name) {
     error_sink sink(source_name);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "config/load.hh"
+#include "testing/load_ok.hh"
 
 #include <gtest/gtest.h>
 
@@ -8,11 +9,7 @@
 namespace vx::config {
 namespace {
 
-model load_ok(const std::string& yaml) {
-    auto r = load_string(yaml, "t.yaml");
-    EXPECT_TRUE(r.errors.empty()) << ::testing::PrintToString(r.errors);
-    return r.value.value_or(model{});
-}
+using vx::testing::load_ok;
 
 TEST(config_load, minimal_file_gets_the_defaults) {
     const auto m = load_ok("ports:\n  - { name: a, device: net_null0 }\n");

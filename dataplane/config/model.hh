@@ -53,6 +53,8 @@ struct xdp_steering {
     std::vector<uint16_t> drop_ethertypes;
     std::vector<std::string> drop_src_macs;
     std::vector<std::string> drop_udp;
+
+    bool operator==(const xdp_steering&) const = default;
 };
 
 // A port of `type: vde` (libvdeplug opens `url`) or `type: vde_switch` (a port of vxswitchd's
@@ -89,6 +91,10 @@ struct port {
     std::optional<xdp_steering> xdp;      // type: af_xdp (device is then made from xdp->iface)
     std::optional<vde_port> vde;          // type: vde, vde_switch (device is then a ring ethdev)
     int line = 0;                         // where it was declared, for later messages
+
+    // A removed port's slot in the running switch's own model (daemon/fabric.hh), kept so
+    // that the other ports keep their index; a loaded configuration never has one.
+    bool vacant() const { return name.empty(); }
 };
 
 // The MTU the switch enforces on a port whose configuration names none.

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 
 #include "config/load.hh"
 #include "config/model.hh"
@@ -78,6 +79,8 @@ private:
     nlohmann::json config_dump(ctl::arg_reader& a);
     nlohmann::json config_apply(ctl::arg_reader& a);
     nlohmann::json port_set(ctl::arg_reader& a);
+    nlohmann::json port_add(ctl::arg_reader& a);
+    nlohmann::json port_remove(ctl::arg_reader& a);
     // daemon/control_observe.cc
     nlohmann::json capture_start(ctl::arg_reader& a);
     nlohmann::json capture_read(ctl::arg_reader& a);
@@ -92,11 +95,20 @@ private:
     // problem.
     nlohmann::json change_to(const config::load_result& loaded, bool dry_run);
 
+    // The running configuration as YAML, edited by port.set/add/remove before it is loaded.
+    YAML::Node running_yaml() const;
+    // A configuration port.set/add/remove wrote: loaded (its messages without the positions
+    // in a text nobody sees) and applied with change_to().
+    nlohmann::json change_to(const YAML::Node& edited, const char* source, bool dry_run);
+    // Port slots in the configuration's order (what show, counters and metrics list).
+    std::vector<uint16_t> port_slots() const;
     nlohmann::json port_json(size_t i) const;
     nlohmann::json since_clear() const;
     // Worker counters less the baseline.
     std::array<uint64_t, worker_counter_count> worker_counts(size_t w) const;
     std::vector<port_counter_block> port_counts() const;
+    // A port added in `slot` counts from zero: the baseline of the slot's earlier port goes.
+    void forget_baseline(uint16_t slot);
     uint16_t port_index(const std::string& name) const;
     std::optional<uint16_t> port_filter(ctl::arg_reader& a) const;
     std::optional<uint16_t> vlan_arg(ctl::arg_reader& a, bool required) const;

@@ -16,7 +16,6 @@
 
 #include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 #include <vector>
@@ -145,17 +144,6 @@ socket_access resolve_access(const config::control_channel& c) {
 
 namespace {
 
-sockaddr_un address_of(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(addr.sun_path)) {
-        throw std::runtime_error(fmt::format("control socket {}: the path is longer than {} bytes", path,
-                                             sizeof(addr.sun_path) - 1));
-    }
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    return addr;
-}
-
 // The directory is made only when missing, and only its last component, like systemd's
 // RuntimeDirectory: its owner's, and open to the socket's group (or others) only as far as
 // the socket's own mode lets them in.
@@ -181,7 +169,7 @@ void ensure_directory(const socket_access& a) {
 // Bound, owned and moded before listen(): until then a connect() is refused, so there is no
 // moment when the socket is open with the wrong permissions.
 int make_listener(const socket_access& a, ino_t& inode) {
-    const auto addr = address_of(a.path);
+    const auto addr = unix_socket::address_of(a.path, "control socket");
     ensure_directory(a);
     unix_socket::remove_stale(a.path, "control socket"); // one a daemon that died left
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -90,6 +90,8 @@ fabric::fabric(const config::model& m, uint16_t workers) : _model(m) {
         snap->device.push_back(_ports.back()->id());
         snap->names.push_back(p.name);
     }
+    _slot_base.resize(_ports.size());
+    snap->polls = spread_queues(m, n_workers);
     start_vxlan(m, *snap);
     _state = std::make_unique<snapshot_holder>(_rcu);
     _state->publish(std::move(snap));
@@ -97,9 +99,8 @@ fabric::fabric(const config::model& m, uint16_t workers) : _model(m) {
 
     _learner = std::make_unique<learner>(*_macs, *_state, _clock);
     const worker_shared shared{_state.get(), _macs.get(), _rcu, _pool, &_clock, m.dp.idle_sleep_us};
-    auto queues = spread_queues(m, n_workers);
     for (uint16_t w = 0; w < n_workers; ++w) {
-        _workers.push_back(std::make_unique<worker>(w, std::move(queues[w]), shared));
+        _workers.push_back(std::make_unique<worker>(w, shared));
         _learner->watch(_workers.back()->learn_ring());
     }
     if (m.vxlan) {
@@ -209,6 +210,9 @@ void fabric::describe() const {
                  VXSWITCH_VERSION, _workers.size(), _ports.size(), _macs->capacity());
     for (size_t i = 0; i < _ports.size(); ++i) {
         const auto& p = _model.ports[i];
+        if (p.vacant()) {
+            continue;
+        }
         const bool underlay = _model.vxlan && _model.vxlan->underlay == p.name; // carries no VLAN
         spdlog::info("  port {:<10} {:<12} {} ({}, mtu {})", p.name, _ports[i]->driver(), p.device,
                      underlay ? std::string("vxlan underlay") : config::describe_vlans(p),
@@ -216,7 +220,7 @@ void fabric::describe() const {
     }
     for (const auto& w : _workers) {
         std::vector<std::string> q;
-        for (const auto& rq : w->queues()) {
+        for (const auto& rq : tables().polls[w->id()]) {
             q.push_back(fmt::format("{}/{}", _model.ports[rq.port].name, rq.queue));
         }
         spdlog::info("  worker {} polls {}", w->id(), fmt::join(q, " "));
@@ -284,7 +288,11 @@ void fabric::run_check(uint16_t burst_size, std::chrono::milliseconds quiet) {
 void fabric::print_rates(std::vector<uint64_t>& last_rx, std::chrono::seconds interval) const {
     const auto totals = port_totals();
     std::vector<std::string> parts;
+    last_rx.resize(totals.size());
     for (size_t i = 0; i < totals.size(); ++i) {
+        if (_model.ports[i].vacant()) {
+            continue;
+        }
         const auto& c = totals[i];
         const uint64_t rx = c.get(port_counter::rx_packets);
         uint64_t drops = 0;
@@ -305,17 +313,52 @@ void fabric::print_rates(std::vector<uint64_t>& last_rx, std::chrono::seconds in
 std::vector<port_counter_block> fabric::port_totals() const {
     std::vector<port_counter_block> totals(_ports.size());
     for (size_t i = 0; i < totals.size(); ++i) {
-        for (const auto& w : _workers) {
-            const auto& c = w->counters().ports[i];
-            for (size_t k = 0; k < port_counter_count; ++k) {
-                totals[i].counter[k] += c.counter[k];
-            }
-            for (size_t k = 0; k < drop_reason_count; ++k) {
-                totals[i].drops[k] += c.drops[k];
-            }
+        if (_model.ports[i].vacant()) {
+            continue;
+        }
+        totals[i] = slot_counts(i);
+        for (size_t k = 0; k < port_counter_count; ++k) {
+            totals[i].counter[k] -= _slot_base[i].counter[k];
+        }
+        for (size_t k = 0; k < drop_reason_count; ++k) {
+            totals[i].drops[k] -= _slot_base[i].drops[k];
         }
     }
     return totals;
+}
+
+port_counter_block fabric::slot_counts(size_t slot) const {
+    port_counter_block sum;
+    for (const auto& w : _workers) {
+        const auto& c = w->counters().ports[slot];
+        for (size_t k = 0; k < port_counter_count; ++k) {
+            sum.counter[k] += c.counter[k];
+        }
+        for (size_t k = 0; k < drop_reason_count; ++k) {
+            sum.drops[k] += c.drops[k];
+        }
+    }
+    return sum;
+}
+
+uint32_t fabric::pool_free() const {
+    return rte_mempool_avail_count(_pool);
+}
+
+uint32_t fabric::pool_size() const {
+    return _pool->size;
+}
+
+fabric::heap_use fabric::heap_in_use() const {
+    heap_use use;
+    for (unsigned s = 0; s < rte_socket_count(); ++s) {
+        rte_malloc_socket_stats st{};
+        if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(s), &st) == 0) {
+            use.bytes += st.heap_allocsz_bytes;
+            use.allocations += st.alloc_count;
+        }
+    }
+    return use;
 }
 
 nlohmann::json fabric::state() const {
@@ -323,6 +366,9 @@ nlohmann::json fabric::state() const {
     json ports = json::array();
     const auto totals = port_totals();
     for (size_t i = 0; i < totals.size(); ++i) {
+        if (_model.ports[i].vacant()) {
+            continue;
+        }
         const auto& sum = totals[i];
         json counters = json::object();
         json drops = json::object();
@@ -373,75 +419,6 @@ nlohmann::json fabric::state() const {
               {"aged", st.aged},
               {"refused_full", st.refused_full},
               {"entries", macs}}}};
-}
-
-// ---- runtime changes (the control channel's port set / config apply) ----
-
-namespace {
-
-// Sets each changed port's MTU on its device, the one step of a change a device may refuse;
-// on a refusal the MTUs already set are put back and the change is refused whole. Devices
-// without an MTU of their own (net_null, net_pcap, ...) say ENOTSUP: egress enforces it.
-void set_changed_mtus(const config::model& running, const config::model& next, const std::vector<uint16_t>& ports,
-                      const std::vector<std::unique_ptr<dpdk_port>>& devices) {
-    std::vector<std::pair<uint16_t, uint16_t>> done; // device, MTU to restore
-    for (uint16_t i : ports) {
-        const uint16_t before = running.ports[i].mtu.value_or(config::default_mtu);
-        const uint16_t after = next.ports[i].mtu.value_or(config::default_mtu);
-        if (before == after) {
-            continue;
-        }
-        const int rc = rte_eth_dev_set_mtu(devices[i]->id(), after);
-        if (rc == 0) {
-            done.emplace_back(devices[i]->id(), before);
-        } else if (rc != -ENOTSUP) {
-            for (const auto& [id, mtu] : done) {
-                rte_eth_dev_set_mtu(id, mtu);
-            }
-            throw std::runtime_error(fmt::format("port '{}': the device refused MTU {}: {}; nothing changed",
-                                                 next.ports[i].name, after, rte_strerror(-rc)));
-        }
-    }
-}
-
-} // namespace
-
-void fabric::reconfigure(const config::model& next, const config::change_plan& plan) {
-    set_changed_mtus(_model, next, plan.ports, _ports);
-    const snapshot& running = _state->current();
-    auto snap = std::make_unique<snapshot>(running);
-    snap->l2 = l2_tables::build(next, &running.l2);
-    const l2_tables before = running.l2; // `running` is freed by publish()
-    _state->publish(std::move(snap));     // returns after the grace period: no worker sees `before`
-    const auto& after = _state->current().l2;
-    // Learned MACs of a domain a port left point at a port that no longer carries it.
-    for (uint16_t i : plan.ports) {
-        for (uint16_t bd = 0; bd < before.domains.size(); ++bd) {
-            if (before.ports[i].egress[bd].member() && !after.ports[i].egress[bd].member()) {
-                _macs->flush(i, bd);
-            }
-        }
-    }
-    auto key_of = [](const config::static_mac& s, const l2_tables& t) {
-        return fdb_key::make(*mac_addr::parse(s.mac), t.bd_of_vlan[s.vlan]);
-    };
-    for (const auto& s : plan.statics_removed) {
-        _macs->remove(key_of(s, before));
-    }
-    _model = next;
-    // af_xdp ports steer the VLANs they carry unless told otherwise: the steering follows
-    // (after the tables, so the switch takes a VLAN before frames of it are sent its way).
-    for (size_t i = 0; i < _steering.size(); ++i) {
-        if (_steering[i] && next.ports[i].xdp) {
-            _steering[i]->apply(config::steer_rules_of(next.ports[i]));
-        }
-    }
-    for (const auto& s : plan.statics_added) {
-        const auto port = std::find_if(next.ports.begin(), next.ports.end(), [&](const auto& p) { return p.name == s.port; });
-        if (!_macs->add_static(key_of(s, after), static_cast<uint16_t>(port - next.ports.begin()))) {
-            spdlog::error("static MAC {} vlan {}: the MAC table is full", s.mac, s.vlan);
-        }
-    }
 }
 
 } // namespace vx

@@ -6,6 +6,11 @@
 // Owns, in order of construction: the packet pool, the workers' RCU variable, the fdb, the
 // ports, the published snapshot and the workers. The calling thread (the EAL's main lcore)
 // becomes the control thread: it runs the learner and aging, and prints statistics.
+//
+// Ports by slot: a port's index (what MAC entries, counters, the snapshot and the workers'
+// poll lists name it by) is its slot, fixed for its life. model() lists the ports by slot; a
+// removed port leaves its slot vacant (config::port::vacant(), empty name) until a port added
+// later takes it, so no other port is renumbered while frames are in flight.
 
 #include <atomic>
 #include <chrono>
@@ -59,10 +64,22 @@ public:
     void describe() const;
 
     // ---- what the control channel reads and changes (daemon/control_commands.cc) ----
-    // Each port's counters summed over the workers.
+    // Each port's counters summed over the workers, by slot (a vacant slot's are zero).
     std::vector<port_counter_block> port_totals() const;
+    // The running configuration by slot, vacant slots included (see above).
     const config::model& model() const { return _model; }
+    // By slot; null for a vacant slot.
     const std::vector<std::unique_ptr<dpdk_port>>& ports() const { return _ports; }
+    // Packet buffers free in the pool, and DPDK memory in use (leak checks, status). The
+    // number of allocations is the exact measure: bytes move with where a block lands
+    // (alignment padding), the count does not.
+    uint32_t pool_free() const;
+    uint32_t pool_size() const;
+    struct heap_use {
+        uint64_t bytes = 0;
+        uint64_t allocations = 0;
+    };
+    heap_use heap_in_use() const;
     // The XDP steering program of port `i` (type: af_xdp), nullptr for other ports. Its
     // apply() changes the steered set at runtime, in place (control thread only).
     xdp_steer* steering(size_t i) const { return _steering[i].get(); }
@@ -84,17 +101,32 @@ public:
     // The same in words: "up", "vtep 192.0.2.2", "vxvde 192.0.2.3:40000".
     std::string destination_name(uint16_t port) const;
     // Applies a validated change while the workers forward (config/diff.hh says what may
-    // change): sets changed MTUs, publishes tables built from `next` with every domain at its
-    // index, waits one RCU grace period, then drops the MAC entries the change made wrong.
-    // Control thread only. Throws std::runtime_error, with nothing changed, when a device
-    // refuses its new MTU.
+    // change; daemon/fabric_changes.cc): opens and starts added ports in free slots, sets
+    // changed MTUs, publishes tables and poll lists built from `next` with every domain at its
+    // index, waits one RCU grace period, then drops the MAC entries the change made wrong and
+    // closes and detaches removed ports. Control thread only. Throws std::runtime_error, with
+    // nothing changed, when a device cannot be opened or refuses its new MTU.
     void reconfigure(const config::model& next, const config::change_plan& plan);
 
 private:
+    // daemon/fabric_changes.cc: the steps of reconfigure().
+    std::vector<uint16_t> open_added_ports(const std::vector<config::port>& added);
+    void close_ports(const std::vector<uint16_t>& slots);
+    // Undoes open_added_ports() when the change fails later: nothing is left of them.
+    void close_added_ports(const std::vector<uint16_t>& slots);
+    // `next` (in the file's order) laid out by slot: kept ports in theirs, added ones in
+    // `added_slots`, the rest vacant.
+    config::model in_slots(const config::model& next, const std::vector<uint16_t>& added_slots,
+                           const std::vector<config::port>& added) const;
+    std::vector<std::vector<rx_queue>> polls_after(const snapshot& running, const config::model& slotted,
+                                                    const std::vector<uint16_t>& added_slots) const;
+
     void add_static_macs(const config::model& m);
     void start_vxlan(const config::model& m, snapshot& snap);
     // Runs the control plane's periodic work (learner, VXLAN); returns the events it applied.
     size_t control_round();
+    // A slot's counters summed over the workers, its earlier ports' counts included.
+    port_counter_block slot_counts(size_t slot) const;
     void print_rates(std::vector<uint64_t>& last_rx, std::chrono::seconds interval) const;
 
     config::model _model;
@@ -104,6 +136,9 @@ private:
     std::unique_ptr<fdb> _macs;
     std::vector<std::unique_ptr<dpdk_port>> _ports;
     std::vector<std::unique_ptr<xdp_steer>> _steering; // per port; nullptr unless type: af_xdp
+    // What the workers had counted in a slot when its port took it (a removed port's
+    // counts, which workers still hold in their own blocks): port_totals() subtracts it.
+    std::vector<port_counter_block> _slot_base;
     std::unique_ptr<snapshot_holder> _state;
     std::unique_ptr<learner> _learner;
     std::unique_ptr<vtep_control> _vteps; // VXLAN's control plane; null without VXLAN

@@ -29,8 +29,9 @@ std::runtime_error port_error(const std::string& port, const std::string& what, 
     return std::runtime_error(fmt::format("port '{}': {}: {}", port, what, rte_strerror(err < 0 ? -err : err)));
 }
 
-// The ethdev of `name`, probing the device first when the EAL has not.
-uint16_t attach(const config::port& cfg) {
+// The ethdev of `name`, probing the device first when the EAL has not; `probed` says whether
+// this call did.
+uint16_t attach(const config::port& cfg, bool& probed) {
     std::string name = device_name(cfg.device);
     if (is_pci_address(name) && name.size() == 7) {
         name = "0000:" + name; // the EAL names PCI ports by their full address
@@ -39,6 +40,7 @@ uint16_t attach(const config::port& cfg) {
     if (rte_eth_dev_get_port_by_name(name.c_str(), &id) == 0) {
         return id;
     }
+    probed = true;
     if (const int rc = rte_dev_probe(cfg.device.c_str()); rc < 0) {
         // Drivers mostly answer -1 whatever went wrong: their own log line above says what.
         throw std::runtime_error(fmt::format("port '{}': the driver refused device '{}'{} (see the driver's message above)",
@@ -168,12 +170,25 @@ uint32_t dpdk_port::buffers_needed(uint16_t rx_queues, uint16_t tx_queues) {
 }
 
 dpdk_port::dpdk_port(const config::port& cfg, uint16_t tx_queues, rte_mempool* pool) : _name(cfg.name) {
-    _id = attach(cfg);
+    bool probed = false;
+    _id = attach(cfg, probed);
     rte_eth_dev_info info{};
     if (const int rc = rte_eth_dev_info_get(_id, &info); rc != 0) {
         throw port_error(cfg.name, "cannot read device info", rc);
     }
     _driver = info.driver_name;
+    // A virtual device this port probed goes with it (so that a port removed at runtime can
+    // be added again under the same device name); a PCI device stays bound to its driver.
+    _probed_vdev = probed && !is_pci_address(cfg.device) ? info.device : nullptr;
+    try {
+        start(cfg, info, tx_queues, pool);
+    } catch (const std::runtime_error&) {
+        release(); // a port that failed to open leaves nothing behind: it may be asked for again
+        throw;
+    }
+}
+
+void dpdk_port::start(const config::port& cfg, const rte_eth_dev_info& info, uint16_t tx_queues, rte_mempool* pool) {
     if (cfg.queues > info.max_rx_queues || tx_queues > info.max_tx_queues) {
         throw std::runtime_error(fmt::format(
             "port '{}': {} offers {} RX and {} TX queues; the switch needs {} RX (queues) and {} TX (one per worker)",
@@ -216,9 +231,18 @@ dpdk_port::dpdk_port(const config::port& cfg, uint16_t tx_queues, rte_mempool* p
     }
 }
 
-dpdk_port::~dpdk_port() {
+void dpdk_port::release() {
     rte_eth_dev_stop(_id);
     rte_eth_dev_close(_id);
+    if (_probed_vdev != nullptr) {
+        if (const int rc = rte_dev_remove(_probed_vdev); rc != 0) {
+            spdlog::warn("port '{}': cannot detach its device: {}", _name, rte_strerror(-rc));
+        }
+    }
+}
+
+dpdk_port::~dpdk_port() {
+    release();
 }
 
 } // namespace vx

@@ -14,6 +14,8 @@
 #include "config/model.hh"
 
 struct rte_mempool;
+struct rte_device;
+struct rte_eth_dev_info;
 
 namespace vx {
 
@@ -31,6 +33,7 @@ class dpdk_port {
 public:
     // Probes (if the EAL did not already) and configures the device: cfg.queues RX queues,
     // one TX queue per worker. Throws std::runtime_error with the port's name and DPDK's reason.
+    // The destructor stops and closes it, and detaches a virtual device it probed.
     dpdk_port(const config::port& cfg, uint16_t tx_queues, rte_mempool* pool);
     ~dpdk_port();
     dpdk_port(const dpdk_port&) = delete;
@@ -43,9 +46,13 @@ public:
     static uint32_t buffers_needed(uint16_t rx_queues, uint16_t tx_queues);
 
 private:
+    void start(const config::port& cfg, const rte_eth_dev_info& info, uint16_t tx_queues, rte_mempool* pool);
+    void release();
+
     uint16_t _id = 0;
     std::string _name;
     std::string _driver;
+    rte_device* _probed_vdev = nullptr;
 };
 
 } // namespace vx

@@ -111,7 +111,9 @@ l2_tables l2_tables::build(const config::model& m, const l2_tables* running) {
     std::vector<std::vector<wire_binding>> bindings;
     for (size_t i = 0; i < m.ports.size(); ++i) {
         // The VXLAN underlay port carries no domain: its frames are decapsulated into them.
-        bindings.push_back(config::is_underlay(m, i) ? std::vector<wire_binding>{} : config::bindings_of(m.ports[i]));
+        // A vacant slot (a removed port's) carries nothing either.
+        const bool carries = !config::is_underlay(m, i) && !m.ports[i].vacant();
+        bindings.push_back(carries ? config::bindings_of(m.ports[i]) : std::vector<wire_binding>{});
         for (const auto& b : bindings.back()) {
             if (t.bd_of_vlan[b.domain] == no_domain) {
                 t.bd_of_vlan[b.domain] = static_cast<uint16_t>(t.domains.size());

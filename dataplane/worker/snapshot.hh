@@ -19,11 +19,22 @@
 
 namespace vx {
 
+struct rx_queue {
+    uint16_t port = 0;  // port index
+    uint16_t queue = 0; // RX queue id on that port
+};
+
+// A port index is the port's slot in the running switch: it stays the same while the port
+// lives (MAC entries, counters and these tables name ports by it), and a removed port's slot
+// is vacant (no rules, polled by nobody) until a new port takes it (daemon/fabric.hh).
 struct snapshot {
     l2_tables l2;
     std::vector<uint16_t> device;   // DPDK port id, by port index
-    std::vector<std::string> names; // operator's port names, by port index
+    std::vector<std::string> names; // operator's port names, by port index ("" for a vacant slot)
     vtep_table vxlan;               // VXLAN; vxlan.enabled() false when not configured
+    // What each worker polls, by worker id: a worker reads it every round, so a port added or
+    // removed at runtime is picked up (or let go) at the worker's next quiescent point.
+    std::vector<std::vector<rx_queue>> polls;
 };
 
 class snapshot_holder {

@@ -19,8 +19,8 @@ constexpr unsigned learn_ring_size = 4096;
 constexpr unsigned vtep_ring_size = 256;
 } // namespace
 
-worker::worker(uint16_t id, std::vector<rx_queue> queues, const worker_shared& shared)
-    : _id(id), _queues(std::move(queues)), _shared(shared), _counters(std::make_unique<worker_counter_block>()),
+worker::worker(uint16_t id, const worker_shared& shared)
+    : _id(id), _shared(shared), _counters(std::make_unique<worker_counter_block>()),
       _egress(std::make_unique<egress_queues>()), _burst(std::make_unique<burst>()) {
     _learn_ring = make_ring(fmt::format("vx_learn_{}", id), sizeof(learn_event), learn_ring_size);
     _egress->set_tx_queue(id);
@@ -68,7 +68,7 @@ uint32_t worker::poll_once(uint16_t burst_size) {
     }
     uint32_t received = 0;
     burst& b = *_burst;
-    for (const auto& q : _queues) {
+    for (const auto& q : state.polls[_id]) {
         b.count = rte_eth_rx_burst(state.device[q.port], q.queue, b.pkts.data(), burst_size);
         if (b.count == 0) {
             continue;

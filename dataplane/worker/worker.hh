@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// worker: one poll-mode loop over a set of (port, RX queue) pairs.
+// worker: one poll-mode loop over a set of (port, RX queue) pairs: its list in the published
+// snapshot (snapshot::polls), read every round, so ports come and go without a lock.
 //
 // Per round: receive a burst from each queue, run the pipeline on it, send what it queued;
 // then report an RCU quiescent state (the worker holds no shared pointer between rounds).
@@ -29,11 +30,6 @@ namespace vx {
 
 class fdb;
 
-struct rx_queue {
-    uint16_t port = 0;  // port index
-    uint16_t queue = 0; // RX queue id on that port
-};
-
 struct worker_shared {
     const snapshot_holder* state = nullptr;
     const fdb* macs = nullptr;
@@ -46,7 +42,7 @@ struct worker_shared {
 class worker {
 public:
     // Throws std::runtime_error when the learn ring cannot be created.
-    worker(uint16_t id, std::vector<rx_queue> queues, const worker_shared& shared);
+    worker(uint16_t id, const worker_shared& shared);
     ~worker();
     worker(const worker&) = delete;
     worker& operator=(const worker&) = delete;
@@ -63,7 +59,6 @@ public:
     // worker to send on the underlay port (ARP requests), drained once per round.
     rte_ring* vtep_events() const { return _vtep_events; }
     rte_ring* inject_ring() const { return _inject; }
-    const std::vector<rx_queue>& queues() const { return _queues; }
     const worker_counter_block& counters() const { return *_counters; }
     // Control thread: arms (or, with null, disarms) a capture on this worker. The worker sees
     // it from its next round; after a disarm, the tap may be freed after an RCU grace period.
@@ -76,7 +71,6 @@ private:
     void send_injected(const snapshot& state);
 
     uint16_t _id;
-    std::vector<rx_queue> _queues;
     worker_shared _shared;
     rte_ring* _learn_ring = nullptr;
     rte_ring* _vtep_events = nullptr;

@@ -81,6 +81,8 @@ protected:
             snap->device.push_back(static_cast<uint16_t>(id));
             snap->names.push_back(m.ports[p].name);
         }
+        // Worker 0 polls a and t, worker 1 polls b and c: learning crosses workers.
+        snap->polls = {{{0, 0}, {3, 0}}, {{1, 0}, {2, 0}}};
         rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc(nullptr, rte_rcu_qsbr_get_memsize(workers), 64));
         rte_rcu_qsbr_init(rcu, workers);
         macs = std::make_unique<fdb>(fdb::params{fmt::format("wt_fdb{}", instance), 1024, 300, rcu, SOCKET_ID_ANY});
@@ -88,9 +90,8 @@ protected:
         state->publish(std::move(snap));
         learn = std::make_unique<learner>(*macs, *state, clock);
         const worker_shared shared{state.get(), macs.get(), rcu, testing::test_pool(), &clock, 0};
-        // Worker 0 polls a and t, worker 1 polls b and c: learning crosses workers.
-        pool.push_back(std::make_unique<worker>(0, std::vector<rx_queue>{{0, 0}, {3, 0}}, shared));
-        pool.push_back(std::make_unique<worker>(1, std::vector<rx_queue>{{1, 0}, {2, 0}}, shared));
+        pool.push_back(std::make_unique<worker>(0, shared));
+        pool.push_back(std::make_unique<worker>(1, shared));
         for (auto& w : pool) {
             learn->watch(w->learn_ring());
         }

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+// vxctl config dump/apply and port set/add/remove: every change is a whole new configuration,
+// validated with the loader's rules, diffed with the running one (config/diff.hh) and applied
+// by the fabric while it forwards (daemon/fabric_changes.cc).
+#include "daemon/control_commands.hh"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <regex>
+
+#include "config/diff.hh"
+#include "config/dump.hh"
+#include "config/port_vlans.hh"
+#include "daemon/fabric.hh"
+
+namespace vx::control {
+
+using nlohmann::json;
+using ctl::request_error;
+
+json commands::config_dump(ctl::arg_reader& a) {
+    a.done();
+    return {{"yaml", config::dump(_running)}};
+}
+
+// ---- runtime changes ----
+
+namespace {
+
+// A JSON value as the YAML node the configuration loader reads.
+YAML::Node yaml_of(const json& v) {
+    YAML::Node n;
+    if (v.is_object()) {
+        for (const auto& [key, value] : v.items()) {
+            n[key] = yaml_of(value);
+        }
+    } else if (v.is_array()) {
+        for (const auto& item : v) {
+            n.push_back(yaml_of(item));
+        }
+    } else if (v.is_string()) {
+        n = v.get<std::string>();
+    } else if (v.is_number_integer()) {
+        n = v.dump(); // as text: the loader takes decimal and 0x integers alike
+    } else {
+        n = v.dump(); // floats and booleans: the loader refuses them where it wants integers
+    }
+    return n;
+}
+
+// The keys that belong to one port mode: a port that changes mode leaves the old ones behind.
+constexpr std::array mode_keys{"vlan", "vlans", "native_vlan", "translate", "s_vlan", "c_vlans"};
+
+// Loader messages about a configuration port.set/add/remove wrote from the running one: the
+// line and column are in that text, which nobody sees; the key path says what is wrong.
+std::vector<std::string> without_positions(std::vector<std::string> errors) {
+    static const std::regex position{R"(^port\.(set|add|remove):\d+:\d+: | \(line \d+\))"};
+    for (auto& e : errors) {
+        e = std::regex_replace(e, position, "");
+    }
+    return errors;
+}
+
+// Sets a port's keys (null removes one; a new mode drops the old mode's VLAN keys).
+void set_keys(ctl::arg_reader& a, YAML::Node port, const json& set) {
+    const auto mode = set.find("mode");
+    if (mode != set.end() && mode->is_string() && port["mode"] && *mode != port["mode"].as<std::string>()) {
+        for (const char* key : mode_keys) {
+            port.remove(key);
+        }
+    }
+    for (const auto& [key, value] : set.items()) {
+        if (key == "name") {
+            a.fail("set", "a port's name cannot change (it names the port)");
+        }
+        if (key == "device" || key == "type") {
+            a.fail("set", fmt::format("'{}' is not a key port.set or port.add set (port.add takes the device)", key));
+        }
+        if (value.is_null()) {
+            port.remove(key);
+        } else {
+            port[key] = yaml_of(value);
+        }
+    }
+}
+
+} // namespace
+
+json commands::change_to(const config::load_result& loaded, bool dry_run) {
+    if (!loaded.value) {
+        throw request_error(fmt::format("configuration refused, nothing changed:\n  {}", fmt::join(loaded.errors, "\n  ")));
+    }
+    const auto& next = *loaded.value;
+    const auto plan = config::diff(_running, next);
+    if (!plan.refused.empty()) {
+        throw request_error(
+            fmt::format("configuration refused, nothing changed:\n  {}", fmt::join(plan.refused, "\n  ")));
+    }
+    if (!dry_run && !plan.empty()) {
+        try {
+            _fabric.reconfigure(next, plan);
+        } catch (const std::runtime_error& e) {
+            throw request_error(e.what());
+        }
+        _running = next;
+        for (const auto& p : plan.ports_added) {
+            forget_baseline(port_index(p.name)); // its slot may have counted for a removed port
+        }
+        for (const auto& line : plan.changes) {
+            spdlog::info("control: {}", line);
+        }
+    }
+    return {{"changes", plan.changes}, {"applied", !dry_run && !plan.empty()}, {"warnings", config::mtu_warnings(next)}};
+}
+
+json commands::config_apply(ctl::arg_reader& a) {
+    const auto text = a.required_text("yaml");
+    const auto source = a.text("source").value_or("<vxctl config apply>");
+    const bool dry_run = a.flag("dry_run");
+    a.done();
+    return change_to(config::load_string(text, source), dry_run);
+}
+
+YAML::Node commands::running_yaml() const {
+    return YAML::Load(config::dump(_running));
+}
+
+json commands::change_to(const YAML::Node& edited, const char* source, bool dry_run) {
+    YAML::Emitter text;
+    text << edited;
+    auto loaded = config::load_string(text.c_str(), source);
+    loaded.errors = without_positions(std::move(loaded.errors));
+    return change_to(loaded, dry_run);
+}
+
+json commands::port_set(ctl::arg_reader& a) {
+    const auto name = a.required_text("port");
+    const json& set = a.required_object("set");
+    const bool dry_run = a.flag("dry_run");
+    a.done();
+    port_index(name); // refuses an unknown name, listing the ports
+    YAML::Node root = running_yaml();
+    for (auto port : root["ports"]) {
+        if (port["name"].as<std::string>() == name) {
+            set_keys(a, port, set);
+        }
+    }
+    return change_to(root, "port.set", dry_run);
+}
+
+json commands::port_add(ctl::arg_reader& a) {
+    const auto name = a.required_text("port");
+    const auto device = a.required_text("device");
+    const json* set = a.object("set");
+    const bool dry_run = a.flag("dry_run");
+    a.done();
+    if (std::any_of(_running.ports.begin(), _running.ports.end(), [&](const auto& p) { return p.name == name; })) {
+        throw request_error(fmt::format("a port is already named '{}'", name));
+    }
+    YAML::Node root = running_yaml();
+    YAML::Node port;
+    port["name"] = name;
+    port["device"] = device;
+    if (set != nullptr) {
+        set_keys(a, port, *set);
+    }
+    root["ports"].push_back(port);
+    return change_to(root, "port.add", dry_run);
+}
+
+json commands::port_remove(ctl::arg_reader& a) {
+    const auto name = a.required_text("port");
+    const bool dry_run = a.flag("dry_run");
+    a.done();
+    port_index(name);
+    // What the loader would also refuse, said in terms of what to do instead.
+    if (_running.vxlan && _running.vxlan->underlay == name) {
+        throw request_error(fmt::format("port '{}' is the VXLAN underlay (vxlan.underlay): it goes only with the "
+                                        "vxlan: section, at a restart", name));
+    }
+    std::vector<std::string> statics;
+    for (const auto& s : _running.mac_table.statics) {
+        if (s.port == name) {
+            statics.push_back(fmt::format("{} vlan {}", s.mac, s.vlan));
+        }
+    }
+    if (!statics.empty()) {
+        throw request_error(fmt::format("static MACs name port '{}' ({}): delete them first (vxctl mac del)", name,
+                                        fmt::join(statics, ", ")));
+    }
+    YAML::Node root = running_yaml();
+    YAML::Node kept;
+    for (const auto& port : root["ports"]) {
+        if (port["name"].as<std::string>() != name) {
+            kept.push_back(port);
+        }
+    }
+    root["ports"] = kept;
+    return change_to(root, "port.remove", dry_run);
+}
+
+} // namespace vx::control

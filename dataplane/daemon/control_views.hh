@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// What more than one group of control commands reads (daemon/control_*.cc): a port's link,
+// and the MAC table counted by VLAN (mac count and the metrics).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+namespace vx {
+class fabric;
+}
+
+namespace vx::control {
+
+// {up, speed_mbps, duplex} of a DPDK port, nulls when the device cannot say.
+nlohmann::json link_json(uint16_t port_id);
+
+struct mac_tally {
+    uint64_t learned = 0;
+    uint64_t statics = 0;
+};
+// MAC table entries by VLAN (learned, static), with optional port and VLAN filters.
+std::map<uint16_t, mac_tally> count_macs(fabric& f, std::optional<uint16_t> port, std::optional<uint16_t> vlan);
+
+} // namespace vx::control

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MIT
+// fabric::reconfigure: a validated configuration change applied while the workers forward
+// (vxctl port set/add/remove, config apply). The order of the steps is what makes it hitless:
+//
+//   1. added ports are opened and started in free slots, invisible to the workers (no table
+//      names them, no worker polls them); a device that refuses ends the change here;
+//   2. changed MTUs are set (a refusal puts back those set, closes what step 1 opened);
+//   3. one snapshot is published: VLAN tables with every domain at its index, and the poll
+//      lists without the removed ports' queues and with the added ones'; publish() returns
+//      after an RCU grace period, so no worker still polls, or sends to, a removed port;
+//   4. learn events queued before that are applied, then the MACs the change made wrong are
+//      flushed (a removed port's, domains a port left) and static entries replaced;
+//   5. removed ports are stopped, closed and their virtual devices detached.
+
+#include "daemon/fabric.hh"
+
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "config/xdp_steering.hh"
+
+namespace vx {
+
+namespace {
+
+std::optional<uint16_t> slot_named(const config::model& m, const std::string& name) {
+    for (size_t i = 0; i < m.ports.size(); ++i) {
+        if (m.ports[i].name == name) {
+            return static_cast<uint16_t>(i);
+        }
+    }
+    return std::nullopt;
+}
+
+std::vector<uint16_t> slots_named(const config::model& m, const std::vector<std::string>& names) {
+    std::vector<uint16_t> out;
+    for (const auto& n : names) {
+        out.push_back(*slot_named(m, n));
+    }
+    return out;
+}
+
+// Sets each changed port's MTU on its device, the one step of a change a device may refuse;
+// on a refusal the MTUs already set are put back and the change is refused whole. Devices
+// without an MTU of their own (net_null, net_pcap, ...) say ENOTSUP: egress enforces it.
+void set_changed_mtus(const config::model& running, const config::model& next, const std::vector<uint16_t>& slots,
+                      const std::vector<std::unique_ptr<dpdk_port>>& devices) {
+    std::vector<std::pair<uint16_t, uint16_t>> done; // device, MTU to restore
+    for (uint16_t i : slots) {
+        const uint16_t before = running.ports[i].mtu.value_or(config::default_mtu);
+        const uint16_t after = next.ports[i].mtu.value_or(config::default_mtu);
+        if (before == after) {
+            continue;
+        }
+        const int rc = rte_eth_dev_set_mtu(devices[i]->id(), after);
+        if (rc == 0) {
+            done.emplace_back(devices[i]->id(), before);
+        } else if (rc != -ENOTSUP) {
+            for (const auto& [id, mtu] : done) {
+                rte_eth_dev_set_mtu(id, mtu);
+            }
+            throw std::runtime_error(fmt::format("port '{}': the device refused MTU {}: {}; nothing changed",
+                                                 next.ports[i].name, after, rte_strerror(-rc)));
+        }
+    }
+}
+
+} // namespace
+
+std::vector<uint16_t> fabric::open_added_ports(const std::vector<config::port>& added) {
+    const auto workers = static_cast<uint16_t>(_workers.size());
+    std::vector<uint16_t> slots;
+    try {
+        for (const auto& p : added) {
+            uint16_t slot = 0;
+            while (slot < _ports.size() && (_ports[slot] != nullptr || !_model.ports[slot].vacant())) {
+                ++slot;
+            }
+            if (slot >= max_ports) {
+                throw std::runtime_error(fmt::format("port '{}': all {} port slots are taken", p.name, max_ports));
+            }
+            uint16_t in_use = 0;
+            if (rte_eth_dev_get_port_by_name(device_name(p.device).c_str(), &in_use) == 0) {
+                throw std::runtime_error(fmt::format("port '{}': device '{}' already exists (DPDK port {})", p.name,
+                                                     device_name(p.device), in_use));
+            }
+            // The pool is sized at start: a port whose queues could hold more buffers than are
+            // free would starve the others.
+            const uint32_t needed = dpdk_port::buffers_needed(p.queues, workers);
+            if (pool_free() < needed) {
+                throw std::runtime_error(fmt::format(
+                    "port '{}': its queues may hold {} packet buffers and the pool has {} free (of {}); raise "
+                    "dataplane.mbufs (a restart)", p.name, needed, pool_free(), pool_size()));
+            }
+            if (slot == _ports.size()) {
+                _ports.emplace_back();
+                _steering.emplace_back();
+                _slot_base.emplace_back();
+            }
+            _ports[slot] = std::make_unique<dpdk_port>(p, workers, _pool);
+            slots.push_back(slot);
+        }
+    } catch (const std::runtime_error&) {
+        close_added_ports(slots);
+        throw;
+    }
+    return slots;
+}
+
+void fabric::close_added_ports(const std::vector<uint16_t>& slots) {
+    close_ports(slots);
+    _ports.resize(_model.ports.size()); // the slots added at the end go again
+    _steering.resize(_model.ports.size());
+    _slot_base.resize(_model.ports.size());
+}
+
+void fabric::close_ports(const std::vector<uint16_t>& slots) {
+    for (uint16_t s : slots) {
+        _steering[s].reset();
+        _ports[s].reset();
+    }
+}
+
+config::model fabric::in_slots(const config::model& next, const std::vector<uint16_t>& added_slots,
+                               const std::vector<config::port>& added) const {
+    config::model out = next;
+    out.ports.assign(_ports.size(), config::port{});
+    for (size_t s = 0; s < _model.ports.size(); ++s) {
+        if (const auto i = slot_named(next, _model.ports[s].name); i && !_model.ports[s].vacant()) {
+            out.ports[s] = next.ports[*i];
+        }
+    }
+    for (size_t k = 0; k < added.size(); ++k) {
+        out.ports[added_slots[k]] = added[k];
+    }
+    return out;
+}
+
+// The running poll lists less the queues of ports gone, plus each added queue given to the
+// worker that polls fewest.
+std::vector<std::vector<rx_queue>> fabric::polls_after(const snapshot& running, const config::model& slotted,
+                                                        const std::vector<uint16_t>& added_slots) const {
+    auto polls = running.polls;
+    for (auto& list : polls) {
+        std::erase_if(list, [&](const rx_queue& q) { return slotted.ports[q.port].vacant(); });
+    }
+    for (uint16_t s : added_slots) {
+        for (uint16_t q = 0; q < slotted.ports[s].queues; ++q) {
+            auto& least = *std::min_element(polls.begin(), polls.end(),
+                                            [](const auto& a, const auto& b) { return a.size() < b.size(); });
+            least.push_back({s, q});
+        }
+    }
+    return polls;
+}
+
+void fabric::reconfigure(const config::model& next, const config::change_plan& plan) {
+    const auto added_slots = open_added_ports(plan.ports_added);
+    const config::model slotted = in_slots(next, added_slots, plan.ports_added);
+    try {
+        set_changed_mtus(_model, slotted, slots_named(_model, plan.ports), _ports);
+    } catch (const std::runtime_error&) {
+        close_added_ports(added_slots);
+        throw;
+    }
+    const auto removed_slots = slots_named(_model, plan.ports_removed);
+    for (uint16_t s : added_slots) {
+        _slot_base[s] = slot_counts(s); // what earlier ports of the slot counted
+    }
+
+    const snapshot& running = _state->current();
+    auto snap = std::make_unique<snapshot>(running);
+    snap->l2 = l2_tables::build(slotted, &running.l2);
+    snap->device.resize(slotted.ports.size());
+    snap->names.resize(slotted.ports.size());
+    for (uint16_t s : added_slots) {
+        snap->device[s] = _ports[s]->id();
+        snap->names[s] = slotted.ports[s].name;
+    }
+    for (uint16_t s : removed_slots) {
+        snap->names[s].clear();
+    }
+    snap->polls = polls_after(running, slotted, added_slots);
+    const l2_tables before = running.l2; // `running` is freed by publish()
+    _state->publish(std::move(snap));     // returns after the grace period: no worker sees `before`
+    const auto& after = _state->current().l2;
+
+    // Learn events queued before the grace period may still name a removed port.
+    _learner->drain();
+    for (uint16_t s : removed_slots) {
+        const size_t n = _macs->flush(s);
+        spdlog::info("port '{}' removed: {} learned MACs flushed", _model.ports[s].name, n);
+    }
+    // Learned MACs of a domain a port left point at a port that no longer carries it.
+    for (uint16_t i : slots_named(_model, plan.ports)) {
+        for (uint16_t bd = 0; bd < before.domains.size(); ++bd) {
+            if (before.ports[i].egress[bd].member() && !after.ports[i].egress[bd].member()) {
+                _macs->flush(i, bd);
+            }
+        }
+    }
+    auto key_of = [](const config::static_mac& s, const l2_tables& t) {
+        return fdb_key::make(*mac_addr::parse(s.mac), t.bd_of_vlan[s.vlan]);
+    };
+    for (const auto& s : plan.statics_removed) {
+        _macs->remove(key_of(s, before));
+    }
+    _model = slotted;
+    close_ports(removed_slots);
+    // af_xdp ports steer the VLANs they carry unless told otherwise: the steering follows
+    // (after the tables, so the switch takes a VLAN before frames of it are sent its way).
+    for (size_t i = 0; i < _steering.size(); ++i) {
+        if (_steering[i] && _model.ports[i].xdp) {
+            _steering[i]->apply(config::steer_rules_of(_model.ports[i]));
+        }
+    }
+    for (const auto& s : plan.statics_added) {
+        if (!_macs->add_static(key_of(s, after), *slot_named(_model, s.port))) {
+            spdlog::error("static MAC {} vlan {}: the MAC table is full", s.mac, s.vlan);
+        }
+    }
+}
+
+} // namespace vx
