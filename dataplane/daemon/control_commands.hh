@@ -43,8 +43,9 @@ struct daemon_info {
 
 class commands {
 public:
-    // `running` is the configuration the fabric was built from; commands that change the
-    // configuration (static MACs, today) keep it up to date for `config dump`.
+    // `running` is the configuration the fabric was built from, in the file's order (the
+    // fabric's own model is by port slot); commands that change the configuration (static
+    // MACs, port set/add/remove, config apply) keep it up to date for `config dump`.
     commands(fabric& f, config::model running, const daemon_info& info);
 
     ~commands();

@@ -15,7 +15,6 @@
 #include "daemon/fabric.hh"
 
 #include <rte_ethdev.h>
-#include <rte_mempool.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
