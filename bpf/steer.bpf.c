@@ -6,7 +6,9 @@
  *   1. early filters (drop):  source MAC, outer VLAN, EtherType, UDP destination
  *   2. to the switch (XSKMAP redirect on the frame's RX queue):
  *        own mode: everything;  steer mode: a steered outer VLAN, a steered UDP destination
- *        (VXLAN/vxvde to the VTEP address and port), a steered destination MAC range
+ *        (VXLAN/vxvde to the VTEP address and port), ARP and IPv6 neighbour discovery for the
+ *        address of such a destination (the VTEP answers and resolves for itself), a steered
+ *        destination MAC range
  *   3. XDP_PASS to the kernel: everything else, and every frame until the daemon has written
  *      its configuration (vx_cfg all zeroes), and frames shorter than their headers say
  *
@@ -59,6 +61,13 @@ struct {
 } vx_udp SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VX_MAX_ADDR_RULES);
+	__type(key, struct vx_addr_key);
+	__type(value, __u32);
+} vx_addrs SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VX_MAX_MAC_RANGES);
 	__type(key, __u32);
@@ -87,12 +96,40 @@ struct {
 } vx_counters SEC(".maps");
 
 /* What the parser found: the outer VID (when the frame wears the port's TPID), the EtherType
- * behind the tags, and the UDP destination when the frame is UDP over IPv4/IPv6. */
+ * behind the tags, the UDP destination when the frame is UDP over IPv4/IPv6, and the address
+ * an ARP message or an IPv6 neighbour solicitation/advertisement is about. */
 struct frame_info {
 	int outer_vid; /* -1: no tag of the port's TPID */
 	__u32 ethertype;
 	int has_udp;
 	struct vx_udp_key udp;
+	int has_addr;
+	struct vx_addr_key addr;
+};
+
+/* ARP for IPv4 over Ethernet (RFC 826), the part after the EtherType. */
+struct arp_ipv4 {
+	__be16 htype;
+	__be16 ptype;
+	__u8 hlen;
+	__u8 plen;
+	__be16 oper;
+	__u8 sha[6];
+	__u8 spa[4];
+	__u8 tha[6];
+	__u8 tpa[4];
+};
+
+/* The start of a neighbour solicitation or advertisement (RFC 4861 4.3, 4.4; the kernel's
+ * NDISC_* names are not in its UAPI headers). */
+#define ND_NEIGHBOUR_SOLICITATION 135
+#define ND_NEIGHBOUR_ADVERTISEMENT 136
+struct nd_message {
+	__u8 type;
+	__u8 code;
+	__be16 checksum;
+	__be32 flags;
+	__u8 target[16];
 };
 
 static __always_inline int count(__u32 counter, int verdict)
@@ -120,6 +157,28 @@ static __always_inline __u64 mac_number(const unsigned char *m)
 static __always_inline int is_tpid(__u16 proto)
 {
 	return proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD);
+}
+
+/* A solicitation is about its target; an advertisement answers whoever it is sent to (a
+ * solicited one goes to the solicitor's own address). Other ICMPv6 messages are no one's here. */
+static __always_inline int parse_nd(struct ipv6hdr *ip6, void *end, struct frame_info *info)
+{
+	struct nd_message *nd = (void *)(ip6 + 1);
+
+	if ((void *)&nd->target > end)
+		return -1;
+	if (nd->type == ND_NEIGHBOUR_SOLICITATION) {
+		if ((void *)(nd + 1) > end)
+			return -1;
+		__builtin_memcpy(info->addr.addr, nd->target, 16);
+	} else if (nd->type == ND_NEIGHBOUR_ADVERTISEMENT) {
+		__builtin_memcpy(info->addr.addr, &ip6->daddr, 16);
+	} else {
+		return 0;
+	}
+	info->has_addr = 1;
+	info->addr.family = 6;
+	return 0;
 }
 
 /* Fills info from the frame; returns 0, or -1 when a header is cut short. Reads at most two
@@ -173,12 +232,25 @@ static __always_inline int parse(void *data, void *end, __u16 port_tpid, struct 
 		info->udp.family = 4;
 		info->udp.port = udp->dest;
 		__builtin_memcpy(info->udp.addr, &ip->daddr, 4);
+	} else if (proto == bpf_htons(ETH_P_ARP)) {
+		struct arp_ipv4 *arp = cursor;
+
+		if ((void *)(arp + 1) > end)
+			return -1;
+		if (arp->ptype != bpf_htons(ETH_P_IP) || arp->plen != 4)
+			return 0;
+		/* A request for the address, or a reply to its owner: both are the owner's. */
+		info->has_addr = 1;
+		info->addr.family = 4;
+		__builtin_memcpy(info->addr.addr, arp->tpa, 4);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = cursor;
 		struct udphdr *udp = (void *)(ip6 + 1);
 
 		if ((void *)(ip6 + 1) > end)
 			return -1;
+		if (ip6->nexthdr == IPPROTO_ICMPV6)
+			return parse_nd(ip6, end, info);
 		if (ip6->nexthdr != IPPROTO_UDP)
 			return 0; /* extension headers: not a fabric encapsulation we send */
 		if ((void *)(udp + 1) > end)
@@ -269,6 +341,8 @@ int vx_steer(struct xdp_md *ctx)
 		return to_switch(ctx, VX_CNT_REDIRECT_VLAN);
 	if (udp_act == VX_ACT_STEER)
 		return to_switch(ctx, VX_CNT_REDIRECT_UDP);
+	if (info.has_addr && action_of(&vx_addrs, &info.addr) == VX_ACT_STEER)
+		return to_switch(ctx, VX_CNT_REDIRECT_ARP_ND);
 	if (in_mac_ranges(mac_number(((struct ethhdr *)data)->h_dest), cfg->n_mac_ranges))
 		return to_switch(ctx, VX_CNT_REDIRECT_MAC);
 	return count(VX_CNT_PASS, XDP_PASS);

@@ -10,6 +10,7 @@
  *   vx_cfg         ARRAY[1]      struct vx_cfg
  *   vx_vlans       ARRAY[4096]   outer VID -> enum vx_steer_action
  *   vx_udp         HASH          struct vx_udp_key -> enum vx_steer_action
+ *   vx_addrs       HASH          struct vx_addr_key -> enum vx_steer_action (the switch's addresses)
  *   vx_mac_ranges  ARRAY[16]     struct vx_mac_range (the first vx_cfg.n_mac_ranges are used)
  *   vx_ethertypes  HASH          EtherType (host order, __u32) -> enum vx_steer_action
  *   vx_src_macs    HASH          source MAC (48-bit number, __u64) -> enum vx_steer_action
@@ -53,6 +54,16 @@ struct vx_udp_key {
 	__u8 addr[16];
 };
 
+/* vx_addrs key: an address the switch itself answers for (a VTEP's: the address of a steered UDP
+ * destination). ARP whose target is one, an IPv6 neighbour solicitation whose target is one and a
+ * neighbour advertisement sent to one go to the switch; the same messages about the kernel's own
+ * addresses, on the same interface, stay the kernel's. Family 4 uses addr[0..3]. */
+struct vx_addr_key {
+	__u8 family; /* 4 or 6 */
+	__u8 pad[3];
+	__u8 addr[16];
+};
+
 /* Destination MAC range, inclusive, as 48-bit numbers (first octet most significant). */
 struct vx_mac_range {
 	__u64 lo;
@@ -63,6 +74,7 @@ struct vx_mac_range {
 #define VX_MAX_QUEUES 64
 #define VX_VLAN_SLOTS 4096
 #define VX_MAX_UDP_RULES 64
+#define VX_MAX_ADDR_RULES VX_MAX_UDP_RULES /* one per exact-address UDP rule at most */
 #define VX_MAX_ETHERTYPE_RULES 64
 #define VX_MAX_SRC_MAC_RULES 256
 
@@ -73,6 +85,7 @@ struct vx_mac_range {
 	X(REDIRECT_OWN, "redirect_own", "to the switch: the port is owned")                    \
 	X(REDIRECT_VLAN, "redirect_vlan", "to the switch: a steered outer VLAN")               \
 	X(REDIRECT_UDP, "redirect_udp", "to the switch: a steered UDP destination (VTEP)")     \
+	X(REDIRECT_ARP_ND, "redirect_arp_nd", "to the switch: ARP/ND for the VTEP's address")  \
 	X(REDIRECT_MAC, "redirect_mac", "to the switch: a steered destination MAC range")      \
 	X(PASS, "pass", "to the kernel: no rule claimed it")                                   \
 	X(PASS_UNCONFIGURED, "pass_unconfigured", "to the kernel: no rules written yet")       \

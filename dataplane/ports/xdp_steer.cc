@@ -93,6 +93,22 @@ entries udp_entries(const config::steer_rules& r) {
     return e;
 }
 
+// The switch's own addresses: those of its exact-address UDP destinations (a VTEP's). ARP and
+// neighbour discovery for them go to the switch (it answers and resolves for its VTEP itself);
+// a wildcard destination names no address, so the kernel keeps ARP for all of its own.
+entries address_entries(const config::steer_rules& r) {
+    entries e;
+    for (const auto& d : r.udp) {
+        if (!d.any_address()) {
+            vx_addr_key k{};
+            k.family = d.family;
+            std::memcpy(k.addr, d.addr.data(), sizeof(k.addr));
+            e[key_bytes(k)] = VX_ACT_STEER;
+        }
+    }
+    return e;
+}
+
 entries ethertype_entries(const config::steer_rules& r) {
     entries e;
     add_entries(e, r.drop_ethertypes, VX_ACT_DROP, [](uint16_t t) { return uint32_t{t}; });
@@ -274,8 +290,8 @@ std::unique_ptr<xdp_steer> xdp_steer::of_program(int prog_fd) {
         }
         return std::move(it->second);
     };
-    maps m{take("vx_cfg"),        take("vx_vlans"),    take("vx_udp"),     take("vx_mac_ranges"),
-           take("vx_ethertypes"), take("vx_src_macs"), take("vx_counters")};
+    maps m{take("vx_cfg"),        take("vx_vlans"),      take("vx_udp"),      take("vx_addrs"),
+           take("vx_mac_ranges"), take("vx_ethertypes"), take("vx_src_macs"), take("vx_counters")};
     return std::unique_ptr<xdp_steer>(new xdp_steer(std::move(m)));
 }
 
@@ -288,6 +304,7 @@ void xdp_steer::apply(const config::steer_rules& rules) {
     }
     sync_map(_maps.vlans.get(), "vx_vlans", vlan_entries(before), vlan_entries(rules), true);
     sync_map(_maps.udp.get(), "vx_udp", udp_entries(before), udp_entries(rules), false);
+    sync_map(_maps.addrs.get(), "vx_addrs", address_entries(before), address_entries(rules), false);
     sync_map(_maps.ethertypes.get(), "vx_ethertypes", ethertype_entries(before), ethertype_entries(rules), false);
     sync_map(_maps.src_macs.get(), "vx_src_macs", src_mac_entries(before), src_mac_entries(rules), false);
     write_mac_ranges(_maps.mac_ranges.get(), rules.macs);
@@ -336,6 +353,7 @@ constexpr steer_path path_of(vx_steer_counter c) {
     case VX_CNT_REDIRECT_OWN:
     case VX_CNT_REDIRECT_VLAN:
     case VX_CNT_REDIRECT_UDP:
+    case VX_CNT_REDIRECT_ARP_ND:
     case VX_CNT_REDIRECT_MAC:
         return steer_path::to_switch;
     case VX_CNT_PASS:

@@ -100,7 +100,7 @@ public:
 
 private:
     struct maps {
-        unique_fd cfg, vlans, udp, mac_ranges, ethertypes, src_macs, counters;
+        unique_fd cfg, vlans, udp, addrs, mac_ranges, ethertypes, src_macs, counters;
     };
     explicit xdp_steer(maps m) : _maps(std::move(m)) {}
 

@@ -109,6 +109,38 @@ frame_spec udp6(const char* daddr, uint16_t dport) {
     return frame_spec{}.payload(0x86dd, ipv6_udp(daddr, dport));
 }
 
+// ARP for IPv4 (request 1, reply 2) whose target protocol address is `tpa`.
+frame_spec arp(uint16_t oper, const char* tpa) {
+    bytes a;
+    put16(a, 1);
+    put16(a, 0x0800);
+    a.insert(a.end(), {6, 4});
+    put16(a, oper);
+    put_mac(a, 0x02cc00000002);
+    a.insert(a.end(), {10, 0, 0, 9});
+    put_mac(a, oper == 2 ? 0x02cc00000001 : 0);
+    in_addr t{};
+    inet_pton(AF_INET, tpa, &t);
+    const auto* p = reinterpret_cast<const uint8_t*>(&t);
+    a.insert(a.end(), p, p + 4);
+    a.resize(46, 0); // Ethernet padding
+    return frame_spec{}.payload(0x0806, a);
+}
+
+// An ICMPv6 message of `type` to `daddr`, with `target` where a neighbour solicitation (135)
+// or advertisement (136) has its target (checksums are not read by the program).
+frame_spec icmp6(uint8_t type, const char* daddr, const char* target) {
+    bytes ip = {0x60, 0, 0, 0, 0, 24, 58, 255};
+    ip.resize(ip.size() + 16, 0); // source ::
+    in6_addr a{};
+    inet_pton(AF_INET6, daddr, &a);
+    ip.insert(ip.end(), a.s6_addr, a.s6_addr + 16);
+    ip.insert(ip.end(), {type, 0, 0, 0, 0, 0, 0, 0});
+    inet_pton(AF_INET6, target, &a);
+    ip.insert(ip.end(), a.s6_addr, a.s6_addr + 16);
+    return frame_spec{}.payload(0x86dd, ip);
+}
+
 frame_spec tagged(uint16_t vid, uint16_t tpid = 0x8100) {
     return frame_spec{}.tag(vid, tpid);
 }
@@ -255,6 +287,32 @@ TEST_F(steer_test, steers_udp_to_the_vtep) {
                    VX_CNT_REDIRECT_UDP);
     // A later fragment carries no UDP header: the kernel reassembles.
     expect_passed(frame_spec{}.payload(0x0800, ipv4_udp("192.0.2.1", 4789, 0x0010)));
+}
+
+// The VTEP answers ARP and neighbour solicitations for its address and resolves its next hops
+// itself, on an interface where the kernel does the same for its own addresses.
+TEST_F(steer_test, steers_arp_and_neighbour_discovery_for_the_vteps_addresses) {
+    _steer->apply(fabric_rules());
+    expect_steered(arp(1, "192.0.2.1"), VX_CNT_REDIRECT_ARP_ND); // who has the VTEP's address
+    expect_steered(arp(2, "192.0.2.1"), VX_CNT_REDIRECT_ARP_ND); // an answer to the VTEP's request
+    expect_passed(arp(1, "192.0.2.2"));                          // the kernel's address
+    expect_passed(arp(2, "10.0.0.9"));
+    expect_passed(arp(1, "10.1.2.3")); // *:4790 names no address: the kernel keeps its ARP
+    expect_steered(arp(1, "192.0.2.1").tag(20), VX_CNT_REDIRECT_ARP_ND);
+    expect_steered(icmp6(135, "ff02::1:ff00:1", "2001:db8::1"), VX_CNT_REDIRECT_ARP_ND);
+    expect_steered(icmp6(136, "2001:db8::1", "2001:db8::2"), VX_CNT_REDIRECT_ARP_ND);
+    expect_passed(icmp6(135, "ff02::1:ff00:2", "2001:db8::2"));
+    expect_passed(icmp6(136, "2001:db8::2", "2001:db8::1")); // an answer to the kernel
+    expect_passed(icmp6(136, "ff02::1", "2001:db8::1"));     // unsolicited, to everyone
+    expect_passed(icmp6(128, "2001:db8::1", "::"));          // an echo request is not ND
+    bytes cut = frame(arp(1, "192.0.2.1"));
+    cut.resize(14 + 20); // before the target address
+    EXPECT_EQ(run(cut, {VX_CNT_PASS_TRUNCATED}), XDP_PASS);
+    auto r = fabric_rules();
+    r.udp.erase(r.udp.begin()); // 192.0.2.1:4789: no longer a VTEP address
+    _steer->apply(r);
+    expect_passed(arp(1, "192.0.2.1"));
+    expect_steered(icmp6(135, "ff02::1:ff00:1", "2001:db8::1"), VX_CNT_REDIRECT_ARP_ND);
 }
 
 TEST_F(steer_test, steers_destination_mac_ranges) {
