@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 #include <vector>
@@ -339,6 +340,10 @@ nlohmann::json xdp_steer::state() const {
     return {{"iface", _iface},
             {"xdp_mode", xdp_mode_name(_attachment.mode)},
             {"prog_id", _attachment.prog_id},
+            {"af_xdp_sockets",
+             {{"count", _sockets.size()},
+              {"zero_copy", std::count_if(_sockets.begin(), _sockets.end(), [](const auto& x) { return x.zero_copy; })},
+              {"mode", xsk_mode(_sockets)}}},
             {"rules", config::describe_steering(_rules)},
             {"counters", counters}};
 }
@@ -441,7 +446,9 @@ steered_port open_af_xdp_port(const config::port& cfg, uint16_t tx_queues, rte_m
     device_cfg.device += ",xdp_prog=" + object.path();
 
     steered_port out;
+    const auto sockets_before = open_xsk_sockets();
     out.port = std::make_unique<dpdk_port>(device_cfg, tx_queues, pool);
+    const auto sockets = new_xsk_sockets(sockets_before, open_xsk_sockets());
     xdp_attachment attached;
     try {
         attached = xdp_attached(iface);
@@ -455,6 +462,7 @@ steered_port open_af_xdp_port(const config::port& cfg, uint16_t tx_queues, rte_m
         }
         out.steer = xdp_steer::of_program(prog.get());
         out.steer->set_attachment(iface, attached);
+        out.steer->set_sockets(sockets);
         out.steer->apply(config::steer_rules_of(cfg));
     } catch (const std::runtime_error& e) {
         throw fail(e.what());
@@ -466,6 +474,13 @@ steered_port open_af_xdp_port(const config::port& cfg, uint16_t tx_queues, rte_m
         spdlog::warn("port '{}': vx_steer (id {}) runs on {} in {} XDP mode: the driver has no native XDP, so every "
                      "frame gets an skb first (slower, but complete)",
                      cfg.name, attached.prog_id, iface, xdp_mode_name(attached.mode));
+    }
+    // Zero-copy is the kernel's choice (DPDK binds without asking for either): say which it made.
+    const std::string sockets_text = describe_xsk_modes(iface, cfg.queues, sockets);
+    if (xsk_mode(sockets) == "zero-copy") {
+        spdlog::info("port '{}': {}", cfg.name, sockets_text);
+    } else {
+        spdlog::warn("port '{}': {}", cfg.name, sockets_text);
     }
     spdlog::info("port '{}': {}", cfg.name, config::describe_steering(out.steer->rules()));
     return out;

@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -28,6 +29,7 @@
 #include "config/model.hh"
 #include "config/xdp_steering.hh"
 #include "ports/dpdk_port.hh"
+#include "ports/xsk_sockets.hh"
 
 struct rte_mempool;
 struct vx_steer_bpf;
@@ -93,7 +95,10 @@ public:
         _iface = std::move(iface);
         _attachment = std::move(a);
     }
-    // For the state file and vxctl: interface, XDP mode, program id, rules, counters by name.
+    // The port's AF_XDP sockets and their modes (set by open_af_xdp_port).
+    void set_sockets(std::vector<xsk_socket_mode> s) { _sockets = std::move(s); }
+    // For the state file and vxctl: interface, XDP mode, program id, the AF_XDP sockets' mode
+    // (af_xdp_sockets: count, zero_copy, mode), rules, counters by name.
     nlohmann::json state() const;
     // For the statistics line: "xdp switch N kernel M drop D" (decisions summed by path).
     std::string summary() const;
@@ -107,6 +112,7 @@ private:
     maps _maps;
     std::string _iface;
     xdp_attachment _attachment;
+    std::vector<xsk_socket_mode> _sockets;
     config::steer_rules _rules;
     bool _written = false;
 };
@@ -137,7 +143,8 @@ struct steered_port {
 
 // Opens an af_xdp port (cfg.xdp set): refuses an interface that already has an XDP program,
 // has net_af_xdp load vx_steer, logs the XDP mode the kernel chose (native, or generic when the
-// driver has no XDP of its own), writes the rules. Throws std::runtime_error naming the port.
+// driver has no XDP of its own) and the mode its AF_XDP sockets got (zero-copy, or copy with a
+// warning), writes the rules. Throws std::runtime_error naming the port.
 steered_port open_af_xdp_port(const config::port& cfg, uint16_t tx_queues, rte_mempool* pool);
 
 } // namespace vx

@@ -409,6 +409,35 @@ TEST_F(steer_test, summary_and_state_sum_the_decisions_by_path) {
                               "02:bb:00:00:00:01 udp *:9999");
 }
 
+// The daemon tells an af_xdp port's sockets by when they appeared, and their mode by
+// XDP_OPTIONS: a socket bound in copy mode is found, as copy, and a plain socket is not.
+TEST(xsk_sockets, a_new_socket_is_found_with_its_mode) {
+    if (geteuid() != 0) {
+        GTEST_SKIP() << "AF_XDP sockets need root";
+    }
+    const auto before = open_xsk_sockets();
+    const unique_fd udp(socket(AF_INET, SOCK_DGRAM, 0));
+    const xsk_on_lo xsk;
+    if (!xsk.bound()) {
+        GTEST_SKIP() << "cannot bind an AF_XDP socket to lo: " << xsk.error();
+    }
+    const auto found = new_xsk_sockets(before, open_xsk_sockets());
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].fd, xsk.fd());
+    EXPECT_FALSE(found[0].zero_copy);
+    EXPECT_EQ(xsk_mode(found), "copy");
+    EXPECT_EQ(describe_xsk_modes("lo", 1, found).rfind("AF_XDP socket on lo queue 0 in copy mode (", 0), 0u);
+}
+
+TEST(xsk_sockets, modes_are_summed_up_per_port) {
+    const std::vector<xsk_socket_mode> zc = {{3, true}, {4, true}};
+    EXPECT_EQ(describe_xsk_modes("eth0", 2, zc), "AF_XDP sockets on eth0 queues 0-1 in zero-copy mode");
+    EXPECT_EQ(describe_xsk_modes("eth0", 2, {{3, true}, {4, false}}),
+              "AF_XDP sockets on eth0 queues 0-1: 1 in zero-copy mode, 1 in copy mode");
+    EXPECT_EQ(xsk_mode({}), "unknown");
+    EXPECT_NE(describe_xsk_modes("eth0", 1, {}).find("its mode (zero-copy or copy) is unknown"), std::string::npos);
+}
+
 TEST(xdp_steer_maps, a_program_without_the_maps_is_refused) {
     if (geteuid() != 0) {
         GTEST_SKIP() << "loading BPF programs needs root";

@@ -65,6 +65,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SKIP = 77
@@ -472,6 +473,53 @@ class lab:
         ok = run("ping", "-c", count, "-i", "0.2", "-w", 2, *fill, dst_ip, ns=self.ns(src), check=False).returncode == 0
         self._last_traffic = time.monotonic()
         return ok
+
+
+def tcp_stream(server_ns, server_ip, client_ns, port, min_bytes, result, stop):
+    """Streams from namespace `client_ns` to `server_ip`:`port` (a listener in `server_ns`) over TCP
+    until `stop` is set and at least `min_bytes` went, so that the transfer spans the traffic a
+    test makes meanwhile; fills result['sent'], result['received'] (and 'error'). Returns the
+    threads to join and the sockets to close."""
+    with netns(server_ns):
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind((server_ip, port))
+        server.listen(1)
+        server.settimeout(10)
+    with netns(client_ns):
+        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        client.settimeout(10)
+
+    def serve():
+        try:
+            conn, _ = server.accept()
+            conn.settimeout(10)
+            n = 0
+            while chunk := conn.recv(65536):
+                n += len(chunk)
+            conn.close()
+            result["received"] = n
+        except OSError as e:
+            result["error"] = f"server: {e}"
+
+    def send():
+        chunk = bytes(range(256)) * 256
+        sent = 0
+        try:
+            client.connect((server_ip, port))
+            while not stop.is_set() or sent < min_bytes:
+                client.sendall(chunk)
+                sent += len(chunk)
+                time.sleep(0.02)  # ~3 MB/s: a stream, not a load test
+            client.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            result["error"] = f"client: {e}"
+        result["sent"] = sent
+
+    threads = [threading.Thread(target=serve), threading.Thread(target=send)]
+    for t in threads:
+        t.start()
+    return threads, [server, client]
 
 
 def main(scenario, hosts, dataplane_yaml=(), switches=None, links=None):

@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import threading
 import time
 
@@ -66,48 +65,8 @@ class steer_lab(netns_lib.lab):
 
 
 def tcp_transfer(lab, result, stop):
-    """Streams from H to the switch namespace's kernel over TCP until `stop` is set (so the
-    transfer spans the fabric traffic); result: 'sent' and 'received' byte counts."""
-    with netns_lib.netns(lab.sw):
-        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind((IP_SW, TCP_PORT))
-        server.listen(1)
-        server.settimeout(10)
-    with netns_lib.netns(lab.ns("h")):
-        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        client.settimeout(10)
-
-    def serve():
-        try:
-            conn, _ = server.accept()
-            conn.settimeout(10)
-            n = 0
-            while chunk := conn.recv(65536):
-                n += len(chunk)
-            conn.close()
-            result["received"] = n
-        except OSError as e:
-            result["error"] = f"server: {e}"
-
-    def send():
-        chunk = bytes(range(256)) * 256
-        sent = 0
-        try:
-            client.connect((IP_SW, TCP_PORT))
-            while not stop.is_set() or sent < TCP_BYTES:
-                client.sendall(chunk)
-                sent += len(chunk)
-                time.sleep(0.02)  # ~3 MB/s: a stream, not a load test
-            client.shutdown(socket.SHUT_WR)
-        except OSError as e:
-            result["error"] = f"client: {e}"
-        result["sent"] = sent
-
-    threads = [threading.Thread(target=serve), threading.Thread(target=send)]
-    for t in threads:
-        t.start()
-    return threads, [server, client]
+    """Streams from H to the switch namespace's kernel over TCP (netns_lib.tcp_stream)."""
+    return netns_lib.tcp_stream(lab.sw, IP_SW, lab.ns("h"), TCP_PORT, TCP_BYTES, result, stop)
 
 
 def fabric_frames(lab, count, batch=10):
