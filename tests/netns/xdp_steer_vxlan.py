@@ -76,6 +76,11 @@ def counter_names():
         return re.findall(r'^\s*X\(\w+, "(\w+)"', f.read(), re.M)
 
 
+def number(v):
+    """A bpftool JSON key or value: a number (with BTF), or its bytes as hex strings (without)."""
+    return int.from_bytes(bytes(int(b, 16) for b in v), "little") if isinstance(v, list) else int(v)
+
+
 def program_counters(lab, prog_id):
     """vx_steer's decision counters (summed over CPUs), read with bpftool, not through the daemon."""
     prog = json.loads(netns_lib.run("bpftool", "-j", "prog", "show", "id", prog_id, ns=lab.sw).stdout)
@@ -84,7 +89,12 @@ def program_counters(lab, prog_id):
         if m.get("name") == "vx_counters":
             entries = json.loads(netns_lib.run("bpftool", "-j", "map", "dump", "id", map_id, ns=lab.sw).stdout)
             names = counter_names()
-            return {names[e["key"]]: sum(v["value"] for v in e["values"]) for e in entries if e["key"] < len(names)}
+            counts = {}
+            for e in entries:
+                key = number(e["key"])
+                if key < len(names):
+                    counts[names[key]] = sum(number(v["value"]) for v in e["values"])
+            return counts
     raise netns_lib.Fatal(f"program {prog_id} has no vx_counters map")
 
 
@@ -156,7 +166,8 @@ def scenario(lab):
         check(f"lladdr {mac}" in neigh, f"{who} answered kvtep's ARP for {ip}: {neigh.strip()!r}")
     before = program_counters(lab, prog_id)
     print(f"     vx_steer counters: { {k: v for k, v in before.items() if v} }")
-    check(before.get("redirect_udp", 0) >= 26, f"redirect_udp counts the VXLAN frames ({before.get('redirect_udp')})")
+    # At least one VXLAN frame from the kernel per echo that crossed: 3 + 3 + 10.
+    check(before.get("redirect_udp", 0) >= 16, f"redirect_udp counts the VXLAN frames ({before.get('redirect_udp')} >= 16)")
     check(before.get("redirect_arp_nd", 0) >= 2,
           f"redirect_arp_nd counts ARP about the VTEP's address ({before.get('redirect_arp_nd')})")
     check(before.get("pass", 0) >= 100, f"pass counts the kernel's ping and TCP ({before.get('pass')})")
