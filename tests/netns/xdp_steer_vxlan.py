@@ -155,15 +155,20 @@ def scenario(lab):
     check(lab.ping("h1", KHOST_IP), "h1 pings khost over VXLAN (UDP to 192.0.2.1:4789 steered to the switch)")
     check(lab.ping("khost", H1["ip"]), "khost pings h1 over VXLAN")
     both_paths_at_once(lab)
-    # vxswitch, not the kernel (192.0.2.1 is none of its addresses), answers ARP for the VTEP.
+    # vxswitch, not the kernel (192.0.2.1 is none of its addresses), answers ARP for the VTEP;
+    # the kernel answers for its own address on the same interface. (kvtep could also take
+    # vxswitch's MAC from vxswitch's own ARP requests: the answers are counted, not inferred.)
     kvtep = lab.ns("kvtep")
+    replies = lab._switch().counters()["up"]["arp_replies"]
     netns_lib.run("ip", "-n", kvtep, "-4", "neigh", "flush", "dev", "eth0")
     lab.ping("kvtep", SWITCH_VTEP, count=1)  # no ICMP answer (the kernel's: not its address), ARP first
     lab.ping("kvtep", KERNEL_SW, count=1)
+    now = lab._switch().counters()["up"]["arp_replies"]
+    check(now > replies, f"vxswitch answered kvtep's ARP for {SWITCH_VTEP} (arp_replies {replies} -> {now})")
     mac = vxlan_kernel.switch_mac(lab)
-    for ip, who in ((SWITCH_VTEP, "vxswitch"), (KERNEL_SW, "the switch namespace's kernel")):
+    for ip in (SWITCH_VTEP, KERNEL_SW):
         neigh = netns_lib.run("ip", "-n", kvtep, "-4", "neigh", "show", ip, "dev", "eth0").stdout
-        check(f"lladdr {mac}" in neigh, f"{who} answered kvtep's ARP for {ip}: {neigh.strip()!r}")
+        check(f"lladdr {mac}" in neigh, f"kvtep resolved {ip} to the interface's MAC: {neigh.strip()!r}")
     before = program_counters(lab, prog_id)
     print(f"     vx_steer counters: { {k: v for k, v in before.items() if v} }")
     # At least one VXLAN frame from the kernel per echo that crossed: 3 + 3 + 10.
