@@ -47,6 +47,41 @@ std::string since_text(const json& since_clear_s) {
                                    : fmt::format("since cleared {} ago", duration_text(since_clear_s.get<int64_t>()));
 }
 
+void print_or_none(const char* title, const table& t) {
+    std::cout << title;
+    if (t.empty()) {
+        std::cout << "(none)\n";
+    } else {
+        t.print(std::cout);
+    }
+}
+
+// af_xdp ports: what their XDP steering program decided, by path, then the decisions that
+// happened (a steered frame with no socket on its queue counts as the kernel's).
+void print_xdp_tables(const json& r) {
+    table paths({{"PORT"}, {"TO SWITCH", true}, {"TO KERNEL", true}, {"DROPPED", true}});
+    table decisions({{"PORT"}, {"DECISION"}, {"PACKETS", true}});
+    for (const auto& p : r["ports"]) {
+        if (!p.contains("xdp")) {
+            continue;
+        }
+        const auto& x = p["xdp"];
+        const auto name = p["name"].get<std::string>();
+        paths.row({name, x["to_switch"].dump(), x["to_kernel"].dump(), x["dropped"].dump()});
+        for (const auto& [decision, n] : in_declared_order(x["decisions"], steer_counters)) {
+            if (n.get<uint64_t>() != 0) {
+                decisions.row({name, decision, n.dump()});
+            }
+        }
+    }
+    if (paths.empty()) {
+        return;
+    }
+    std::cout << "\nXDP steering (af_xdp ports):\n";
+    paths.print(std::cout);
+    print_or_none("\nXDP decisions:\n", decisions);
+}
+
 void print_port_table(const json& r) {
     table t({{"PORT"},
              {"RX PACKETS", true},
@@ -69,12 +104,8 @@ void print_port_table(const json& r) {
     }
     std::cout << "Ports, " << since_text(r["since_clear_s"]) << ":\n";
     t.print(std::cout);
-    std::cout << "\nDrops by reason:\n";
-    if (drops.empty()) {
-        std::cout << "(none)\n";
-    } else {
-        drops.print(std::cout);
-    }
+    print_or_none("\nDrops by reason:\n", drops);
+    print_xdp_tables(r);
 }
 
 // One port: every counter and every drop reason, zeros included.
@@ -92,6 +123,16 @@ void print_one_port(const json& p, const json& since) {
     }
     d.row({"(total)", p["drops_total"].dump()});
     d.print(std::cout);
+    if (p.contains("xdp")) {
+        const auto& x = p["xdp"];
+        std::cout << fmt::format("\nXDP steering: {} to the switch, {} to the kernel, {} dropped\n",
+                                 x["to_switch"].dump(), x["to_kernel"].dump(), x["dropped"].dump());
+        table xt({{"XDP DECISION"}, {"PACKETS", true}});
+        for (const auto& [name, n] : in_declared_order(x["decisions"], steer_counters)) {
+            xt.row({name, n.dump()});
+        }
+        xt.print(std::cout);
+    }
 }
 
 void print_worker_counters(const json& r) {

@@ -26,6 +26,27 @@ std::string link_text(const json& link) {
     return speed.is_null() ? "up" : fmt::format("up {}G {}", speed.get<double>() / 1000, link["duplex"].get<std::string>());
 }
 
+// af_xdp ports: where their steering program runs, the mode their AF_XDP sockets got, the rules.
+void print_xdp_ports(const json& r) {
+    table t({{"PORT"}, {"IFACE"}, {"PROGRAM"}, {"XDP"}, {"AF_XDP"}, {"STEERING"}});
+    for (const auto& p : r["ports"]) {
+        if (!p.contains("xdp")) {
+            continue;
+        }
+        const auto& x = p["xdp"];
+        const auto& sockets = x["af_xdp_sockets"];
+        t.row({p["name"].get<std::string>(), x["iface"].get<std::string>(), fmt::format("vx_steer id {}", x["prog_id"].dump()),
+               x["xdp_mode"].get<std::string>(),
+               fmt::format("{} ({} socket{})", sockets["mode"].get<std::string>(), sockets["count"].dump(),
+                           sockets["count"].get<int>() == 1 ? "" : "s"),
+               x["rules"].get<std::string>()});
+    }
+    if (!t.empty()) {
+        std::cout << '\n';
+        t.print(std::cout);
+    }
+}
+
 void print_show(const json& r) {
     const auto& eal = r["eal"];
     const auto& f = r["fdb"];
@@ -58,6 +79,7 @@ void print_show(const json& r) {
                    p["device"].get<std::string>()});
     }
     ports.print(std::cout);
+    print_xdp_ports(r);
 }
 
 } // namespace

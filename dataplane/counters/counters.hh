@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "bpf/steer_common.h" // the XDP steering program's decision counters (VX_STEER_COUNTERS)
+
 namespace vx {
 
 inline constexpr uint16_t max_ports = 256;
@@ -44,6 +46,14 @@ inline constexpr std::array worker_counters{
 #define VX_WORKER_COUNTER(name, help) counter_info{#name, help},
 #include "counters/counters.def"
 };
+
+// The decisions of the XDP steering program of af_xdp ports (bpf/steer.bpf.c), indexed by
+// enum vx_steer_counter: per-CPU counters in a BPF map, which the daemon sums (ports/xdp_steer).
+inline constexpr std::array<counter_info, VX_CNT_COUNT> steer_counters{{
+#define VX_X(id, name, help) counter_info{name, help},
+    VX_STEER_COUNTERS(VX_X)
+#undef VX_X
+}};
 
 inline constexpr size_t drop_reason_count = drop_reasons.size();
 inline constexpr size_t port_counter_count = port_counters.size();

@@ -62,6 +62,7 @@ private:
     struct counter_baseline {
         std::vector<port_counter_block> ports;
         std::vector<std::array<uint64_t, worker_counter_count>> workers;
+        std::vector<std::array<uint64_t, VX_CNT_COUNT>> xdp; // per port slot: its steering program's decisions
         std::chrono::steady_clock::time_point at;
         bool set = false;
     };
@@ -108,6 +109,8 @@ private:
     // Worker counters less the baseline.
     std::array<uint64_t, worker_counter_count> worker_counts(size_t w) const;
     std::vector<port_counter_block> port_counts() const;
+    // Port slot i's XDP decisions since `counters clear` (an af_xdp port's; null otherwise).
+    nlohmann::json xdp_counts(uint16_t i) const;
     // A port added in `slot` counts from zero: the baseline of the slot's earlier port goes.
     void forget_baseline(uint16_t slot);
     uint16_t port_index(const std::string& name) const;

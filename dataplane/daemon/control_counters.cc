@@ -111,6 +111,18 @@ std::vector<port_counter_block> commands::port_counts() const {
     return totals;
 }
 
+json commands::xdp_counts(uint16_t i) const {
+    const xdp_steer* steer = _fabric.steering(i);
+    if (steer == nullptr) {
+        return nullptr;
+    }
+    auto c = steer->counters();
+    for (size_t k = 0; _baseline.set && i < _baseline.xdp.size() && k < c.size(); ++k) {
+        c[k] -= _baseline.xdp[i][k];
+    }
+    return steer_counters_json(c);
+}
+
 std::array<uint64_t, worker_counter_count> commands::worker_counts(size_t w) const {
     auto c = _fabric.workers()[w]->counters().counter;
     for (size_t k = 0; _baseline.set && k < worker_counter_count; ++k) {
@@ -122,6 +134,9 @@ std::array<uint64_t, worker_counter_count> commands::worker_counts(size_t w) con
 void commands::forget_baseline(uint16_t slot) {
     if (slot < _baseline.ports.size()) {
         _baseline.ports[slot] = {};
+    }
+    if (slot < _baseline.xdp.size()) {
+        _baseline.xdp[slot] = {};
     }
 }
 
@@ -141,6 +156,9 @@ json commands::counters(ctl::arg_reader& a) {
         if (!port || i == *port) {
             json p = counters_json(counts[i]);
             p["name"] = port_name(i);
+            if (auto xdp = xdp_counts(i); !xdp.is_null()) {
+                p["xdp"] = std::move(xdp);
+            }
             ports.push_back(p);
         }
     }
@@ -159,6 +177,12 @@ json commands::counters(ctl::arg_reader& a) {
 json commands::counters_clear(ctl::arg_reader& a) {
     a.done();
     _baseline.ports = _fabric.port_totals();
+    _baseline.xdp.assign(_baseline.ports.size(), {});
+    for (size_t i = 0; i < _baseline.xdp.size(); ++i) {
+        if (const xdp_steer* steer = _fabric.steering(i)) {
+            _baseline.xdp[i] = steer->counters();
+        }
+    }
     _baseline.workers.clear();
     for (const auto& w : _fabric.workers()) {
         _baseline.workers.push_back(w->counters().counter);
@@ -219,6 +243,17 @@ json commands::metrics(ctl::arg_reader& a) {
         for (size_t k = 0; k < drop_reason_count; ++k) {
             m.sample("vxswitch_port_drops_total", {{"port", ports[i].name}, {"reason", std::string(drop_reasons[k].name)}},
                      totals[i].drops[k]);
+        }
+    }
+    m.family("vxswitch_xdp_decisions_total", "counter",
+             "frames an af_xdp port's XDP steering program decided on, by port and decision");
+    for (uint16_t i : slots) {
+        if (const xdp_steer* steer = _fabric.steering(i)) {
+            const auto c = steer->counters();
+            for (size_t k = 0; k < c.size(); ++k) {
+                m.sample("vxswitch_xdp_decisions_total",
+                         {{"port", ports[i].name}, {"decision", std::string(steer_counters[k].name)}}, c[k]);
+            }
         }
     }
     for (size_t k = 0; k < worker_counter_count; ++k) {

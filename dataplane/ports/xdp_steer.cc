@@ -332,11 +332,6 @@ steer_counter_values xdp_steer::counters() const {
 }
 
 nlohmann::json xdp_steer::state() const {
-    nlohmann::json counters = nlohmann::json::object();
-    const auto values = this->counters();
-    for (size_t k = 0; k < VX_CNT_COUNT; ++k) {
-        counters[std::string(steer_counters[k].name)] = values[k];
-    }
     return {{"iface", _iface},
             {"xdp_mode", xdp_mode_name(_attachment.mode)},
             {"prog_id", _attachment.prog_id},
@@ -345,7 +340,7 @@ nlohmann::json xdp_steer::state() const {
               {"zero_copy", std::count_if(_sockets.begin(), _sockets.end(), [](const auto& x) { return x.zero_copy; })},
               {"mode", xsk_mode(_sockets)}}},
             {"rules", config::describe_steering(_rules)},
-            {"counters", counters}};
+            {"counters", steer_counters_json(counters())["decisions"]}};
 }
 
 namespace {
@@ -379,17 +374,29 @@ constexpr steer_path path_of(vx_steer_counter c) {
 
 } // namespace
 
-std::string xdp_steer::summary() const {
-    const auto c = counters();
+steer_paths paths_of(const steer_counter_values& c) {
     std::array<uint64_t, 4> by_path{};
     for (uint32_t k = 0; k < VX_CNT_COUNT; ++k) {
         by_path[static_cast<size_t>(path_of(static_cast<vx_steer_counter>(k)))] += c[k];
     }
-    // A steered frame with no socket on its queue went to the kernel after all.
-    const uint64_t no_socket = c[VX_CNT_NO_SOCKET];
     auto total = [&](steer_path p) { return by_path[static_cast<size_t>(p)]; };
-    return fmt::format("xdp switch {} kernel {} drop {}", total(steer_path::to_switch) - no_socket,
-                       total(steer_path::to_kernel) + no_socket, total(steer_path::dropped));
+    const uint64_t no_socket = c[VX_CNT_NO_SOCKET];
+    return {total(steer_path::to_switch) - no_socket, total(steer_path::to_kernel) + no_socket,
+            total(steer_path::dropped)};
+}
+
+nlohmann::json steer_counters_json(const steer_counter_values& c) {
+    nlohmann::json decisions = nlohmann::json::object();
+    for (size_t k = 0; k < VX_CNT_COUNT; ++k) {
+        decisions[std::string(steer_counters[k].name)] = c[k];
+    }
+    const auto p = paths_of(c);
+    return {{"decisions", decisions}, {"to_switch", p.to_switch}, {"to_kernel", p.to_kernel}, {"dropped", p.dropped}};
+}
+
+std::string xdp_steer::summary() const {
+    const auto p = paths_of(counters());
+    return fmt::format("xdp switch {} kernel {} drop {}", p.to_switch, p.to_kernel, p.dropped);
 }
 
 steer_program::steer_program() : _skel(vx_steer_bpf::open_and_load()) {

@@ -27,6 +27,7 @@
 
 #include "steer_common.h" // bpf/: the maps and counters the program and this loader share
 #include "config/model.hh"
+#include "counters/counters.hh"
 #include "config/xdp_steering.hh"
 #include "ports/dpdk_port.hh"
 #include "ports/xsk_sockets.hh"
@@ -36,18 +37,19 @@ struct vx_steer_bpf;
 
 namespace vx {
 
-struct steer_counter_info {
-    std::string_view name;
-    std::string_view help;
-};
-
-// The program's decision counters, in vx_steer_counter order (bpf/steer_common.h).
-inline constexpr std::array<steer_counter_info, VX_CNT_COUNT> steer_counters = {{
-#define VX_X(id, name, help) {name, help},
-    VX_STEER_COUNTERS(VX_X)
-#undef VX_X
-}};
+// The decision counters, in vx_steer_counter order (names: counters.hh's steer_counters).
 using steer_counter_values = std::array<uint64_t, VX_CNT_COUNT>;
+
+// Decisions summed by where the frames went (a steered frame with no socket on its queue went
+// to the kernel after all).
+struct steer_paths {
+    uint64_t to_switch = 0;
+    uint64_t to_kernel = 0;
+    uint64_t dropped = 0;
+};
+steer_paths paths_of(const steer_counter_values& c);
+// {"decisions": {name: n, ...}, "to_switch": N, "to_kernel": M, "dropped": D}: for vxctl.
+nlohmann::json steer_counters_json(const steer_counter_values& c);
 
 // A file descriptor that closes itself.
 class unique_fd {

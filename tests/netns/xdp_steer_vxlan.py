@@ -112,6 +112,43 @@ def apply_udp_port(lab, udp_port):
               f"vxctl config apply: port 'up' steers {SWITCH_VTEP}:{udp_port} ({(p.stdout + p.stderr).strip()})")
 
 
+def vxctl_views(lab, prog_id, counted):
+    """vxctl show and counters (table and --json) against what bpftool read just before."""
+    check = lab.check
+    sw = lab._switch()
+
+    def vxctl(*args):
+        p = netns_lib.run(xdp_steer.vxctl(lab), "-s", sw.control_socket, *args, check=False)
+        if p.returncode != 0:
+            raise netns_lib.Fatal(f"vxctl {' '.join(args)}: {p.stderr.strip()}")
+        return p.stdout
+
+    shown = next(p for p in json.loads(vxctl("--json", "show"))["ports"] if p["name"] == "up")["xdp"]
+    check(shown["prog_id"] == int(prog_id) and shown["xdp_mode"] == "native" and shown["af_xdp_sockets"]["mode"] == "copy",
+          f"vxctl --json show: up runs vx_steer {prog_id}, native, its socket in copy mode ({shown})")
+    table = vxctl("show")
+    row = next((l for l in table.splitlines() if l.startswith("up ") and "vx_steer" in l), "")
+    check(f"vx_steer id {prog_id}" in row and "native" in row and "copy (1 socket)" in row and "192.0.2.1:4789" in row,
+          f"vxctl show has up's XDP line: {row!r}")
+    up = json.loads(vxctl("--json", "counters", "up"))["ports"][0]["xdp"]
+    d = up["decisions"]
+    check(d["redirect_udp"] >= counted["redirect_udp"] and d["redirect_arp_nd"] >= counted["redirect_arp_nd"] and
+          up["to_switch"] == d["redirect_udp"] + d["redirect_arp_nd"] and up["to_kernel"] >= d["pass"] >= counted["pass"],
+          f"vxctl --json counters up: the decisions as bpftool read them, summed by path ({up['to_switch']} to the "
+          f"switch, {up['to_kernel']} to the kernel)")
+    text = vxctl("counters")
+    lines = text.splitlines()
+    xdp_at = next((i for i, l in enumerate(lines) if l.startswith("XDP steering")), None)
+    print("\n".join(f"     | {l}" for l in lines[xdp_at or len(lines):]))
+    check(xdp_at is not None and any(l.split()[:1] == ["up"] for l in lines[xdp_at:]) and
+          any(l.split()[:2] == ["up", "redirect_udp"] for l in lines[xdp_at:]),
+          "vxctl counters: an XDP steering table and the decisions, beside the ports' counters")
+    vxctl("counters", "clear")
+    after = json.loads(vxctl("--json", "counters", "up"))["ports"][0]["xdp"]
+    check(after["to_switch"] < up["to_switch"] and after["decisions"]["redirect_udp"] <= 2,
+          f"vxctl counters clear: the XDP decisions count from zero too ({after['decisions']['redirect_udp']})")
+
+
 def both_paths_at_once(lab):
     """kvtep's kernel streams to the switch namespace's kernel while h1 and khost ping over VXLAN."""
     check = lab.check
@@ -194,7 +231,10 @@ def scenario(lab):
           f"redirect_udp counts them again ({moved['redirect_udp']} -> {back['redirect_udp']})")
     check(lab.ping("kvtep", KERNEL_SW, count=2), "kvtep still pings the switch namespace's kernel")
 
-    print("# 3. the state file: both paths counted, and the switch saw none of the kernel's frames")
+    print("# 3. vxctl shows the program, its sockets' mode and its decisions beside the port's counters")
+    vxctl_views(lab, prog_id, program_counters(lab, prog_id))
+
+    print("# 4. the state file: both paths counted, and the switch saw none of the kernel's frames")
     state = lab.stop_and_read_state()
     up = next(p for p in state["ports"] if p["name"] == "up")
     xdp = up.get("xdp", {})
