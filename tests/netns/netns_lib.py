@@ -480,14 +480,15 @@ def tcp_stream(server_ns, server_ip, client_ns, port, min_bytes, result, stop):
     until `stop` is set and at least `min_bytes` went, so that the transfer spans the traffic a
     test makes meanwhile; fills result['sent'], result['received'] (and 'error'). Returns the
     threads to join and the sockets to close."""
+    family = socket.AF_INET6 if ":" in server_ip else socket.AF_INET
     with netns(server_ns):
-        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server = socket.socket(family, socket.SOCK_STREAM)
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind((server_ip, port))
         server.listen(1)
         server.settimeout(10)
     with netns(client_ns):
-        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        client = socket.socket(family, socket.SOCK_STREAM)
         client.settimeout(10)
 
     def serve():

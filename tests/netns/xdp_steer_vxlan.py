@@ -3,15 +3,17 @@
 """xdp_steer_vxlan: a VXLAN underlay shared by the switch namespace's kernel and vxswitch's VTEP.
 
     usage: xdp_steer_vxlan.py VXSWITCHD      (as root; exit 0 pass, 1 fail, 77 skip)
+    VXLAN_UNDERLAY=4 (default) or 6: the underlay's family (IPv6: VTEPs 2001:db8::1 and ::2,
+    the switch namespace's kernel 2001:db8::fe; neighbour discovery instead of ARP)
 
     h1 (10.9.0.1) --access vlan 10-- [vxswitchd, VTEP 192.0.2.1] --port "up" (type: af_xdp,
         steer udp 192.0.2.1:4789) on p-kvtep, which also has the kernel's 192.0.2.254 --veth--
         kvtep: eth0 192.0.2.2, vx0 (kernel vxlan, VNI 42, remote 192.0.2.1) in br0 -- khost (10.9.0.2)
 
 1. h1 and khost ping each other through the steered VXLAN UDP (both VTEPs resolve each other
-   by ARP: the program takes ARP for 192.0.2.1 to the switch, whose answer the kernel of
-   kvtep then holds), while kvtep pings the switch namespace's kernel and streams to it over
-   TCP on the same interface.
+   by ARP: the program takes ARP for 192.0.2.1 to the switch, and ARP for 192.0.2.254 to the
+   kernel; IPv6: neighbour discovery), while kvtep pings the switch namespace's kernel and
+   streams to it over TCP on the same interface.
 2. A runtime change of the steered UDP destination (vxctl config apply: 192.0.2.1:4790) sends
    the kernel's VXLAN frames to the switch namespace's kernel instead (pings fail, the program
    counts them as pass, vxswitch decapsulates none), and the change back restores them.
@@ -31,21 +33,29 @@ import vxlan_kernel  # the kernel's VTEP (kvtep, khost), as vxlan_kernel.py buil
 import xdp_steer  # vxctl()
 
 VNI = 42
-SWITCH_VTEP = "192.0.2.1"
-KERNEL_VTEP = "192.0.2.2"
-KERNEL_SW = "192.0.2.254"  # the switch namespace's kernel, on the same interface as the VTEP
+V6 = vxlan_kernel.V6  # VXLAN_UNDERLAY=6
+SWITCH_VTEP = vxlan_kernel.SWITCH_VTEP  # 192.0.2.1 or 2001:db8::1
+KERNEL_VTEP = vxlan_kernel.KERNEL_VTEP
+KERNEL_SW = "2001:db8::fe" if V6 else "192.0.2.254"  # the switch namespace's kernel, beside the VTEP
+FAMILY = "-6" if V6 else "-4"
+ANSWERS = "neighbour_adverts" if V6 else "arp_replies"  # vxswitch's answers for its VTEP address
 TCP_PORT = 5002
 TCP_BYTES = 2 * 1024 * 1024
 H1 = {"mac": "02:76:78:00:09:01", "ip": "10.9.0.1"}
 KHOST_IP = vxlan_kernel.KHOST["ip"]
 HOSTS = {
     "h1": {**H1, "port": "h1", "mode": "mode: access, vlan: 10"},
-    "kvtep": {"mac": "02:76:78:00:0f:02", "ip": KERNEL_VTEP, "port": "up", "mode": "mode: access"},
+    # (IPv6: kernel_vtep adds the address, with IPv6 turned back on in that namespace.)
+    "kvtep": {"mac": "02:76:78:00:0f:02", "ip": None if V6 else KERNEL_VTEP, "port": "up", "mode": "mode: access"},
 }
 
 
 def steer(udp_port):
-    return f'steer: {{ udp: ["{SWITCH_VTEP}:{udp_port}"] }}'
+    return f'steer: {{ udp: ["{udp_dest(udp_port)}"] }}'
+
+
+def udp_dest(udp_port):
+    return f"[{SWITCH_VTEP}]:{udp_port}" if V6 else f"{SWITCH_VTEP}:{udp_port}"
 
 
 class steered_vxlan_lab(netns_lib.lab):
@@ -66,7 +76,11 @@ class steered_vxlan_lab(netns_lib.lab):
 
     def build(self):
         super().build()
-        netns_lib.run("ip", "-n", self.sw, "addr", "add", f"{KERNEL_SW}/24", "dev", "p-kvtep")
+        if V6:  # the lab turns IPv6 off everywhere: on for p-kvtep, whose kernel address is IPv6
+            netns_lib.run("sysctl", "-qw", "net.ipv6.conf.p-kvtep.disable_ipv6=0", ns=self.sw)
+            netns_lib.run("ip", "-n", self.sw, "-6", "addr", "add", f"{KERNEL_SW}/64", "dev", "p-kvtep", "nodad")
+        else:
+            netns_lib.run("ip", "-n", self.sw, "addr", "add", f"{KERNEL_SW}/24", "dev", "p-kvtep")
 
 
 def counter_names():
@@ -108,8 +122,8 @@ def apply_udp_port(lab, udp_port):
         f.write(running.replace(steer(4789), steer(udp_port)))
         f.write(f"control:\n  socket: {sw.control_socket}\n")  # as the daemon runs
     p = netns_lib.run(xdp_steer.vxctl(lab), "-s", sw.control_socket, "config", "apply", changed, check=False)
-    lab.check(p.returncode == 0 and f"{SWITCH_VTEP}:{udp_port}" in p.stdout,
-              f"vxctl config apply: port 'up' steers {SWITCH_VTEP}:{udp_port} ({(p.stdout + p.stderr).strip()})")
+    lab.check(p.returncode == 0 and udp_dest(udp_port) in p.stdout,
+              f"vxctl config apply: port 'up' steers {udp_dest(udp_port)} ({(p.stdout + p.stderr).strip()})")
 
 
 def vxctl_views(lab, prog_id, counted):
@@ -128,7 +142,7 @@ def vxctl_views(lab, prog_id, counted):
           f"vxctl --json show: up runs vx_steer {prog_id}, native, its socket in copy mode ({shown})")
     table = vxctl("show")
     row = next((l for l in table.splitlines() if l.startswith("up ") and "vx_steer" in l), "")
-    check(f"vx_steer id {prog_id}" in row and "native" in row and "copy (1 socket)" in row and "192.0.2.1:4789" in row,
+    check(f"vx_steer id {prog_id}" in row and "native" in row and "copy (1 socket)" in row and udp_dest(4789) in row,
           f"vxctl show has up's XDP line: {row!r}")
     up = json.loads(vxctl("--json", "counters", "up"))["ports"][0]["xdp"]
     d = up["decisions"]
@@ -189,22 +203,24 @@ def scenario(lab):
           f"{socket_line.group(0) if socket_line else 'no such line'}")
 
     print("# 1. VXLAN through vxswitch and the kernel's own ping and TCP, on one interface at once")
-    check(lab.ping("h1", KHOST_IP), "h1 pings khost over VXLAN (UDP to 192.0.2.1:4789 steered to the switch)")
+    check(lab.ping("h1", KHOST_IP), f"h1 pings khost over VXLAN (UDP to {udp_dest(4789)} steered to the switch)")
     check(lab.ping("khost", H1["ip"]), "khost pings h1 over VXLAN")
     both_paths_at_once(lab)
-    # vxswitch, not the kernel (192.0.2.1 is none of its addresses), answers ARP for the VTEP;
-    # the kernel answers for its own address on the same interface. (kvtep could also take
-    # vxswitch's MAC from vxswitch's own ARP requests: the answers are counted, not inferred.)
+    # vxswitch, not the kernel (the VTEP's address is none of its), answers ARP (IPv6: neighbour
+    # solicitations) for the VTEP; the kernel answers for its own address on the same interface.
+    # (kvtep could also take vxswitch's MAC from vxswitch's own requests: the answers are
+    # counted, not inferred.)
     kvtep = lab.ns("kvtep")
-    replies = lab._switch().counters()["up"]["arp_replies"]
-    netns_lib.run("ip", "-n", kvtep, "-4", "neigh", "flush", "dev", "eth0")
-    lab.ping("kvtep", SWITCH_VTEP, count=1)  # no ICMP answer (the kernel's: not its address), ARP first
+    replies = lab._switch().counters()["up"][ANSWERS]
+    netns_lib.run("ip", "-n", kvtep, FAMILY, "neigh", "flush", "dev", "eth0")
+    lab.ping("kvtep", SWITCH_VTEP, count=1)  # no ICMP answer (the kernel's: not its address), ARP/ND first
     lab.ping("kvtep", KERNEL_SW, count=1)
-    now = lab._switch().counters()["up"]["arp_replies"]
-    check(now > replies, f"vxswitch answered kvtep's ARP for {SWITCH_VTEP} (arp_replies {replies} -> {now})")
+    now = lab._switch().counters()["up"][ANSWERS]
+    check(now > replies, f"vxswitch answered kvtep's {'solicitation' if V6 else 'ARP'} for {SWITCH_VTEP} "
+          f"({ANSWERS} {replies} -> {now})")
     mac = vxlan_kernel.switch_mac(lab)
     for ip in (SWITCH_VTEP, KERNEL_SW):
-        neigh = netns_lib.run("ip", "-n", kvtep, "-4", "neigh", "show", ip, "dev", "eth0").stdout
+        neigh = netns_lib.run("ip", "-n", kvtep, FAMILY, "neigh", "show", ip, "dev", "eth0").stdout
         check(f"lladdr {mac}" in neigh, f"kvtep resolved {ip} to the interface's MAC: {neigh.strip()!r}")
     before = program_counters(lab, prog_id)
     print(f"     vx_steer counters: { {k: v for k, v in before.items() if v} }")
@@ -246,7 +262,7 @@ def scenario(lab):
     check(c.get("no_socket", 0) == 0, "no steered frame lacked a socket")
     check(xdp.get("af_xdp_sockets") == {"count": 1, "zero_copy": 0, "mode": "copy"},
           f"the state file says the socket's mode: copy ({xdp.get('af_xdp_sockets')})")
-    check(up["counters"]["arp_replies"] > 0, f"vxswitch answered ARP for its VTEP ({up['counters']['arp_replies']})")
+    check(up["counters"][ANSWERS] > 0, f"vxswitch answered for its VTEP address ({ANSWERS} {up['counters'][ANSWERS]})")
     check(up["counters"]["vxlan_decapsulated"] > 0 and up["counters"]["vxlan_encapsulated"] > 0,
           "vxswitch encapsulated and decapsulated")
     # (vxlan_no_next_hop: h1's first flood, if it came before vxswitch's ARP for the kernel's VTEP
