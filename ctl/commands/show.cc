@@ -35,8 +35,8 @@ void print_xdp_ports(const json& r) {
         }
         const auto& x = p["xdp"];
         const auto& sockets = x["af_xdp_sockets"];
-        t.row({p["name"].get<std::string>(), x["iface"].get<std::string>(), fmt::format("vx_steer id {}", x["prog_id"].dump()),
-               x["xdp_mode"].get<std::string>(),
+        t.row({p["name"].get<std::string>(), x["iface"].get<std::string>(),
+               fmt::format("vx_steer id {}", x["prog_id"].dump()), x["xdp_mode"].get<std::string>(),
                fmt::format("{} ({} socket{})", sockets["mode"].get<std::string>(), sockets["count"].dump(),
                            sockets["count"].get<int>() == 1 ? "" : "s"),
                x["rules"].get<std::string>()});

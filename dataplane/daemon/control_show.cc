@@ -108,7 +108,7 @@ json commands::port_json(size_t i) const {
     p.update(vlans_json(cfg));
     if (const xdp_steer* steer = _fabric.steering(i)) {
         json xdp = steer->state(); // where the program runs, the sockets' mode, the rules
-        xdp.erase("counters");      // vxctl counters has them
+        xdp.erase("counters");     // vxctl counters has them
         p["xdp"] = xdp;
     }
     return p;

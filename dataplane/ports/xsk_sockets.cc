@@ -69,7 +69,8 @@ std::string xsk_mode(const std::vector<xsk_socket_mode>& sockets) {
 }
 
 std::string describe_xsk_modes(const std::string& iface, unsigned queues, const std::vector<xsk_socket_mode>& sockets) {
-    const std::string where = fmt::format("AF_XDP socket{} on {} {}", queues == 1 ? "" : "s", iface, queue_range(queues));
+    const std::string where =
+        fmt::format("AF_XDP socket{} on {} {}", queues == 1 ? "" : "s", iface, queue_range(queues));
     const std::string mode = xsk_mode(sockets);
     if (mode == "zero-copy") {
         return fmt::format("{} in zero-copy mode", where);
