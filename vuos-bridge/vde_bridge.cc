@@ -43,6 +43,12 @@ uint32_t frame_room(rte_mempool* pool) {
     return rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
 }
 
+// A datagram that fills its buffer may have been cut (libvdeplug plugins do not say): a
+// buffer holds frames shorter than its room.
+bool holds(rte_mempool* pool, const config::port& p) {
+    return longest_frame(p) < frame_room(pool);
+}
+
 // Jumbo frames: a frame that the switch's pool cannot hold in one buffer is received into a
 // buffer of a pool of our own whose buffers hold the longest frame of any VDE port (a single
 // segment: the workers read headers in the first one, and the frame is sent out whole). Only
@@ -53,7 +59,7 @@ rte_mempool* make_jumbo_pool(const config::model& m, rte_mempool* pool, uint16_t
     uint32_t longest = 0;
     uint32_t ports = 0;
     for (const auto& p : m.ports) {
-        if (p.vde && longest_frame(p) > frame_room(pool)) {
+        if (p.vde && !holds(pool, p)) {
             longest = std::max(longest, longest_frame(p));
             ++ports;
         }
@@ -91,7 +97,7 @@ bridge::bridge(const config::model& m, uint16_t tx_queues, rte_mempool* pool)
         if (!p.vde) {
             continue;
         }
-        rte_mempool* receive_pool = longest_frame(p) > frame_room(pool) ? _jumbo_pool : pool;
+        rte_mempool* receive_pool = holds(pool, p) ? pool : _jumbo_pool;
         _endpoints[i] = std::make_unique<endpoint>(static_cast<unsigned>(i), tx_queues, receive_pool);
         if (p.vde->switch_port) {
             _slots.push_back({_endpoints[i].get(), i, p.vde->number, -1, {}});
@@ -111,6 +117,19 @@ bridge::~bridge() {
     }
     _endpoints.clear(); // their spare buffers and rings go back to the pools first
     rte_mempool_free(_jumbo_pool);
+}
+
+void bridge::check_mtus(const config::model& next) const {
+    for (size_t i = 0; i < std::min(_endpoints.size(), next.ports.size()); ++i) {
+        const auto& p = next.ports[i];
+        if (_endpoints[i] && p.vde && !holds(_endpoints[i]->pool(), p)) {
+            throw std::runtime_error(
+                fmt::format("port '{}': mtu {} takes frames of up to {} bytes, longer than the port's VDE buffers "
+                            "(made at start for up to {}): a restart with the new mtu is needed; nothing changed",
+                            p.name, p.mtu.value_or(config::default_mtu), longest_frame(p),
+                            frame_room(_endpoints[i]->pool()) - 1));
+        }
+    }
 }
 
 void bridge::start() {

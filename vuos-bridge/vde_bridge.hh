@@ -55,6 +55,9 @@ public:
     // Throws std::runtime_error naming the port or the path that failed.
     void start();
     void stop();
+    // Throws std::runtime_error naming the port when `next` gives a VDE port an MTU whose
+    // frames its receive buffers (sized at start) cannot hold. Control thread.
+    void check_mtus(const config::model& next) const;
     // One I/O round without the thread (tests): moves frames, serves the switch socket,
     // waiting at most `wait` when there is nothing to do. Returns the frames moved.
     unsigned run_once(std::chrono::milliseconds wait);

@@ -19,7 +19,7 @@ Checks:
   3. h1 and a ping each other with small frames (jumbo-pool buffers leave by net_af_xdp).
   4. A 2042-byte frame from a to h1 is dropped as egress_mtu_exceeded on h1 (its MTU is
      1500); a 9114-byte frame from a (its vde0 raised to mtu 9100) is dropped as in_oversize
-     on ja, and only there.
+     on ja, and only there; `port.set` refuses to raise ja's mtu beyond its buffers.
 """
 
 import os
@@ -101,6 +101,11 @@ def scenario(lab):
     mtu_drops = after["h1"]["egress_mtu_exceeded"] - before["h1"]["egress_mtu_exceeded"]
     check(mtu_drops == 2, f"h1 counts a's two 2042-byte frames as egress_mtu_exceeded ({mtu_drops})")
     run_in("a", f"ip link set vde0 mtu {JUMBO_MTU}")
+    try:
+        lab._switch().control("port.set", port="ja", set={"mtu": JUMBO_MTU + 100})
+        check(False, "a runtime mtu of 9100 on ja, beyond its buffers, is refused")
+    except netns_lib.Fatal as e:
+        check("longer than the port's VDE buffers" in str(e), f"a runtime mtu of 9100 on ja is refused: {e}")
 
     state = lab.stop_and_read_state()
     vde = {p["name"]: p["vde"]["counters"] for p in state["ports"] if "vde" in p}

@@ -186,6 +186,26 @@ TEST_F(vde_switch_test, a_client_sending_garbage_is_refused_and_costs_nothing_el
     vde_close(good);
 }
 
+// The running ports with the numbered one's MTU changed, as a runtime change would have them.
+config::model with_numbered_mtu(uint16_t mtu) {
+    config::model next;
+    next.ports = {slot("numbered", 3, 0), slot("any", std::nullopt, 1)};
+    next.ports[0].mtu = mtu;
+    return next;
+}
+
+TEST_F(vde_switch_test, a_runtime_mtu_longer_than_the_port_buffers_is_refused) {
+    EXPECT_NO_THROW(b->check_mtus(with_numbered_mtu(2000)));
+    try {
+        b->check_mtus(with_numbered_mtu(9000));
+        ADD_FAILURE() << "mtu 9000 on a port of 2048-byte buffers was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "port 'numbered': mtu 9000 takes frames of up to 9022 bytes, longer than the port's VDE "
+                               "buffers (made at start for up to 2047): a restart with the new mtu is needed; nothing "
+                               "changed");
+    }
+}
+
 // A chain of buffers of the test pool holding `frame`, as a flooded jumbo frame's copy is.
 rte_mbuf* chain_of(const bytes& frame, size_t segment) {
     rte_mbuf* head = nullptr;
@@ -237,6 +257,9 @@ TEST_F(vde_switch_jumbo_test, a_jumbo_port_takes_and_sends_whole_9014_byte_frame
     buf.resize(out.size());
     EXPECT_EQ(buf, out) << "the chain leaves as one datagram";
     vde_close(c);
+
+    EXPECT_NO_THROW(b->check_mtus(with_numbered_mtu(9000)));
+    EXPECT_THROW(b->check_mtus(with_numbered_mtu(9100)), std::runtime_error) << "the jumbo buffers hold 9022 bytes";
 }
 
 } // namespace
