@@ -50,7 +50,7 @@ STEADY = {  # name: vde_port, switch port, MAC, address
 }
 STALLED = {"number": 9, "port": "vstall", "mac": "02:76:78:00:0e:99", "ip": "10.9.6.99"}
 CHURN_PORTS = ["vc1", "vc2"]
-CHURN_CYCLES = 12  # each connects two clients: 24 connections and departures
+CHURN_CYCLES = 20  # each connects two clients: 40 connections and departures
 VDE_PORTS = [
     *(f"  - {{ name: {port}, type: vde_switch, vde_port: {n}, mode: access, vlan: 10 }}"
       for n, port, _, _ in STEADY.values()),
