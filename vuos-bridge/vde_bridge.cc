@@ -6,6 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -26,6 +29,60 @@ constexpr unsigned serve_every = 64;
 constexpr std::chrono::seconds handshake_timeout{5};
 constexpr size_t max_handshakes = 32;
 
+constexpr uint32_t ether_header = 14;
+constexpr uint32_t vlan_tag = 4;
+
+// The longest frame a VDE port takes from its peer: its MTU, the Ethernet header and up to two
+// tags (a trunk's or a 2:1 translation's). Longer frames are in_oversize; those that fit but
+// exceed what a port the frame leaves by allows are egress_mtu_exceeded there.
+uint32_t longest_frame(const config::port& p) {
+    return p.mtu.value_or(config::default_mtu) + ether_header + 2 * vlan_tag;
+}
+
+uint32_t frame_room(rte_mempool* pool) {
+    return rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+}
+
+// A datagram that fills its buffer may have been cut (libvdeplug plugins do not say): a
+// buffer holds frames shorter than its room.
+bool holds(rte_mempool* pool, const config::port& p) {
+    return longest_frame(p) < frame_room(pool);
+}
+
+// Jumbo frames: a frame that the switch's pool cannot hold in one buffer is received into a
+// buffer of a pool of our own whose buffers hold the longest frame of any VDE port (a single
+// segment: the workers read headers in the first one, and the frame is sent out whole). Only
+// the I/O thread allocates from it; workers free into it. Enough for every jumbo port's in
+// ring and receive burst, and one more ring of frames on their way out. Null when no VDE port
+// needs it.
+rte_mempool* make_jumbo_pool(const config::model& m, rte_mempool* pool, uint16_t workers) {
+    uint32_t longest = 0;
+    uint32_t ports = 0;
+    for (const auto& p : m.ports) {
+        if (p.vde && !holds(pool, p)) {
+            longest = std::max(longest, longest_frame(p));
+            ++ports;
+        }
+    }
+    if (ports == 0) {
+        return nullptr;
+    }
+    const uint32_t buffers = ports * (endpoint::ring_size + 2 * endpoint::burst) + endpoint::ring_size +
+                             uint32_t{workers} * endpoint::burst;
+    // One byte more than the longest frame: a datagram that fills a buffer may have been cut.
+    const uint32_t room = RTE_PKTMBUF_HEADROOM + longest + 1;
+    rte_mempool* jumbo = rte_pktmbuf_pool_create("vx_vde_jumbo", buffers, endpoint::burst, 0,
+                                                 static_cast<uint16_t>(room), SOCKET_ID_ANY);
+    if (jumbo == nullptr) {
+        throw std::runtime_error(fmt::format("VDE ports: cannot create a pool of {} buffers of {} bytes for frames of "
+                                             "up to {} bytes: {} (raise dataplane.memory_mb?)",
+                                             buffers, room, longest, rte_strerror(rte_errno)));
+    }
+    spdlog::info("VDE ports: {} port(s) take frames of up to {} bytes: {} buffers of their own ({} MiB)", ports,
+                 longest, buffers, (uint64_t{buffers} * (room + sizeof(rte_mbuf))) >> 20);
+    return jumbo;
+}
+
 } // namespace
 
 bool has_vde_ports(const config::model& m) {
@@ -33,14 +90,15 @@ bool has_vde_ports(const config::model& m) {
 }
 
 bridge::bridge(const config::model& m, uint16_t tx_queues, rte_mempool* pool)
-    : _ports(m.ports), _listener_cfg(m.vde_switch), _endpoints(m.ports.size()),
-      _departed(std::make_unique<std::atomic<bool>[]>(m.ports.size())) {
+    : _ports(m.ports), _listener_cfg(m.vde_switch), _jumbo_pool(make_jumbo_pool(m, pool, tx_queues)),
+      _endpoints(m.ports.size()), _departed(std::make_unique<std::atomic<bool>[]>(m.ports.size())) {
     for (size_t i = 0; i < m.ports.size(); ++i) {
         const auto& p = m.ports[i];
         if (!p.vde) {
             continue;
         }
-        _endpoints[i] = std::make_unique<endpoint>(static_cast<unsigned>(i), tx_queues, pool);
+        rte_mempool* receive_pool = holds(pool, p) ? pool : _jumbo_pool;
+        _endpoints[i] = std::make_unique<endpoint>(static_cast<unsigned>(i), tx_queues, receive_pool);
         if (p.vde->switch_port) {
             _slots.push_back({_endpoints[i].get(), i, p.vde->number, -1, {}});
         }
@@ -56,6 +114,21 @@ bridge::~bridge() {
     }
     for (auto& h : _handshakes) {
         ::close(h.fd);
+    }
+    _endpoints.clear(); // their spare buffers and rings go back to the pools first
+    rte_mempool_free(_jumbo_pool);
+}
+
+void bridge::check_mtus(const config::model& next) const {
+    for (size_t i = 0; i < std::min(_endpoints.size(), next.ports.size()); ++i) {
+        const auto& p = next.ports[i];
+        if (_endpoints[i] && p.vde && !holds(_endpoints[i]->pool(), p)) {
+            throw std::runtime_error(
+                fmt::format("port '{}': mtu {} takes frames of up to {} bytes, longer than the port's VDE buffers "
+                            "(made at start for up to {}): a restart with the new mtu is needed; nothing changed",
+                            p.name, p.mtu.value_or(config::default_mtu), longest_frame(p),
+                            frame_room(_endpoints[i]->pool()) - 1));
+        }
     }
 }
 

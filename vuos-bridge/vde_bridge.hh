@@ -7,6 +7,8 @@
 // - Each port of type vde or vde_switch is an endpoint (vde_endpoint.hh): a ring ethdev the
 //   workers poll like any port, and a link to its peer.
 // - type: vde ports open their libvdeplug URL at start and keep it.
+// - A port whose MTU needs longer buffers than the switch's pool has receives into buffers of
+//   a pool of the bridge's own (jumbo frames, one segment each).
 // - type: vde_switch ports are slots of vxswitchd's own VDE switch (vde_switch_socket.hh):
 //   a client that connects to PATH/ctl is bound to the slot whose vde_port is the number it
 //   asks for (vde:///PATH[3]), or to the first free slot without a number; it is unbound
@@ -53,6 +55,9 @@ public:
     // Throws std::runtime_error naming the port or the path that failed.
     void start();
     void stop();
+    // Throws std::runtime_error naming the port when `next` gives a VDE port an MTU whose
+    // frames its receive buffers (sized at start) cannot hold. Control thread.
+    void check_mtus(const config::model& next) const;
     // One I/O round without the thread (tests): moves frames, serves the switch socket,
     // waiting at most `wait` when there is nothing to do. Returns the frames moved.
     unsigned run_once(std::chrono::milliseconds wait);
@@ -100,6 +105,7 @@ private:
 
     std::vector<config::port> _ports;
     std::optional<config::vde_listener> _listener_cfg;
+    rte_mempool* _jumbo_pool; // buffers for frames the switch's pool cannot hold; null: none needed
     std::vector<std::unique_ptr<endpoint>> _endpoints; // by model port; null for other ports
     std::vector<slot> _slots;
     std::unique_ptr<switch_socket> _socket;

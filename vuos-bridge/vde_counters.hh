@@ -18,7 +18,7 @@ namespace vx::vde {
     X(frames_out, "frames the workers switched to this endpoint and the peer was sent")       \
     X(in_ring_full, "received frames dropped: the workers' ring was full")                    \
     X(in_no_mbuf, "receive rounds cut short: the packet pool was empty")                      \
-    X(in_oversize, "received frames dropped: larger than a packet buffer")                    \
+    X(in_oversize, "received frames dropped: longer than the port's buffers hold")            \
     X(in_discarded, "received datagrams dropped: shorter than an Ethernet header")            \
     X(out_socket_full, "frames dropped: the peer's socket was full (never blocks)")           \
     X(out_no_peer, "frames dropped: no VDE client is connected to this port")                 \

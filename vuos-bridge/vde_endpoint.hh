@@ -50,6 +50,8 @@ public:
 
     // ---- any thread ----
     const counters& stats() const { return _counters; }
+    // The pool the endpoint receives into.
+    rte_mempool* pool() const { return _pool; }
     // Who is connected ("" when nobody is).
     std::string peer() const;
 

@@ -18,6 +18,7 @@ extern "C" { // libvdeplug.h declares C functions without saying so
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 namespace vx::vde {
 
@@ -28,6 +29,8 @@ constexpr size_t ether_header = 14;
 // A frame in more buffers than this is dropped as out_error (the pool's buffers hold a
 // whole frame up to their data room; chains come only from elsewhere).
 constexpr uint16_t max_segments = 8;
+// The longest chained frame a plug_link gathers for vde_send (the longest any mbuf holds).
+constexpr size_t max_gathered_frame = UINT16_MAX;
 
 uint16_t room_of(const rte_mbuf* m) {
     return static_cast<uint16_t>(rte_pktmbuf_tailroom(m));
@@ -122,11 +125,14 @@ public:
         uint16_t sent = 0;
         for (uint16_t i = 0; i < n; ++i) {
             rte_mbuf* m = mbufs[i];
-            if (m->nb_segs != 1) {
+            // vde_send takes one buffer: a chain (a flooded jumbo frame's copy) is gathered first.
+            const void* frame = m->pkt_len <= _gather.size() ? rte_pktmbuf_read(m, 0, m->pkt_len, _gather.data())
+                                                             : nullptr;
+            if (frame == nullptr) {
                 c.add(counter::out_error, 1);
                 continue;
             }
-            if (vde_send(_conn, rte_pktmbuf_mtod(m, const void*), m->data_len, 0) >= 0) {
+            if (vde_send(_conn, frame, m->pkt_len, 0) >= 0) {
                 ++sent;
             } else {
                 c.add(errno == EAGAIN || errno == ENOBUFS ? counter::out_socket_full : counter::out_error, 1);
@@ -138,6 +144,7 @@ public:
 private:
     VDECONN* _conn;
     std::string _url;
+    std::vector<std::byte> _gather = std::vector<std::byte>(max_gathered_frame);
 };
 
 } // namespace

@@ -4,7 +4,8 @@
 //
 //   1. added ports are opened and started in free slots, invisible to the workers (no table
 //      names them, no worker polls them); a device that refuses ends the change here;
-//   2. changed MTUs are set (a refusal puts back those set, closes what step 1 opened);
+//   2. changed MTUs are set (a refusal puts back those set, closes what step 1 opened; an MTU
+//      longer than a VDE port's buffers, sized at start, is refused before any is set);
 //   3. one snapshot is published: VLAN tables with every domain at its index, and the poll
 //      lists without the removed ports' queues and with the added ones'; publish() returns
 //      after an RCU grace period, so no worker still polls, or sends to, a removed port;
@@ -23,6 +24,7 @@
 #include <stdexcept>
 
 #include "config/xdp_steering.hh"
+#include "vuos-bridge/vde_bridge.hh"
 
 namespace vx {
 
@@ -163,6 +165,9 @@ void fabric::reconfigure(const config::model& next, const config::change_plan& p
     const auto added_slots = open_added_ports(plan.ports_added);
     const config::model slotted = in_slots(next, added_slots, plan.ports_added);
     try {
+        if (_vde) {
+            _vde->check_mtus(slotted); // a VDE port's buffers are sized at start
+        }
         set_changed_mtus(_model, slotted, slots_named(_model, plan.ports), _ports);
     } catch (const std::runtime_error&) {
         close_added_ports(added_slots);

@@ -78,6 +78,13 @@ def skip(msg):
     sys.exit(SKIP)
 
 
+def require_tools(*tools):
+    """Skips the test unless every (program, Debian package) is installed."""
+    for tool, package in tools:
+        if not shutil.which(tool):
+            skip(f"{tool} is not installed (Debian: apt-get install {package})")
+
+
 class Fatal(Exception):
     """A step that later steps need has failed: stop, clean up, fail."""
 

@@ -24,7 +24,6 @@ the state file counts the two ports' frames both ways, with no drop.
 """
 
 import os
-import shutil
 import subprocess
 import time
 
@@ -101,9 +100,7 @@ def vxvde_host(lab):
 
 
 def scenario(lab):
-    for tool, package in (("vde_plug", "vdeplug"), ("vde_switch", "vde2")):
-        if not shutil.which(tool):
-            netns_lib.skip(f"{tool} is not installed (Debian: apt-get install {package})")
+    netns_lib.require_tools(("vde_plug", "vdeplug"), ("vde_switch", "vde2"))
     check = lab.check
     lab.start_vde_switch()
     lab.plug("c2", f"vde://{lab.vde2_path}")

@@ -3,6 +3,8 @@
 """vxvde_endpoints: vxswitch as a native vxvde endpoint among real `vde_plug vxvde://` ones.
 
     usage: vxvde_endpoints.py VXSWITCHD      (as root; exit 0 pass, 1 fail, 77 skip)
+    VXVDE_UNDERLAY=4 (default) or 6: the underlay's family. Over IPv6 the addresses below are
+    2001:db8::1, ::11 and ::12 (no DAD) and the group ff05::4242 (`vxvde://ff05::4242/v6/...`).
 
     h1 (10.9.5.1) --access vlan 10-- [vxswitchd 192.0.2.1, vlan 10 = vxvde 239.1.2.3 vni 42] --up--
       wire: a Linux bridge (multicast snooping off: vxswitch sends no IGMP report yet), and
@@ -26,17 +28,20 @@ Checks (Debian's vdeplug 4.0.1):
      and only it; a trace on the underlay port shows vxlan_decap taking the goodbye.
 """
 
+import os
 import re
-import shutil
 import signal
 import subprocess
 import time
 
 import netns_lib
 
+V6 = os.environ.get("VXVDE_UNDERLAY", "4") == "6"
 VNI = 42
-GROUP = "239.1.2.3"
-SWITCH_VTEP = "192.0.2.1"
+GROUP = "ff05::4242" if V6 else "239.1.2.3"
+GROUP_MAC = "33:33:00:00:42:42" if V6 else "01:00:5e:01:02:03"  # where the goodbye goes
+SWITCH_VTEP = "2001:db8::1" if V6 else "192.0.2.1"
+E1, E2 = ("2001:db8::11", "2001:db8::12") if V6 else ("192.0.2.11", "192.0.2.12")
 VXVDE_PORT = 14789
 H1 = {"mac": "02:76:78:00:0c:01", "ip": "10.9.5.1"}
 HOSTS = {
@@ -46,11 +51,16 @@ HOSTS = {
 }
 # endpoint name: (underlay namespace, its address, tap host's MAC, tap host's address)
 ENDPOINTS = {
-    "vh1": ("e1", "192.0.2.11", "02:76:78:00:0c:11", "10.9.5.11"),
-    "vh2": ("e2", "192.0.2.12", "02:76:78:00:0c:12", "10.9.5.12"),
-    "vh3": ("e1", "192.0.2.11", "02:76:78:00:0c:13", "10.9.5.13"),
+    "vh1": ("e1", E1, "02:76:78:00:0c:11", "10.9.5.11"),
+    "vh2": ("e2", E2, "02:76:78:00:0c:12", "10.9.5.12"),
+    "vh3": ("e1", E1, "02:76:78:00:0c:13", "10.9.5.13"),
 }
-URL = f"vxvde://{GROUP}/vni={VNI}/if=eth0"
+URL = f"vxvde://{GROUP}{'/v6' if V6 else ''}/vni={VNI}/if=eth0"
+
+
+def at(address, port):
+    """An endpoint as vxctl names it: 192.0.2.11:41350 or [2001:db8::11]:41350."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 class vxvde_lab(netns_lib.lab):
@@ -80,7 +90,7 @@ def underlay(lab):
     run("ip", "-n", wire, "link", "add", "br0", "type", "bridge", "stp_state", "0", "mcast_snooping", "0")
     run("ip", "-n", wire, "link", "set", "eth0", "master", "br0")
     run("ip", "-n", wire, "link", "set", "br0", "up")
-    for e, address in (("e1", "192.0.2.11"), ("e2", "192.0.2.12")):
+    for e, address in (("e1", E1), ("e2", E2)):
         ns = lab.ns(e)
         lab._add_netns(ns)
         run("ip", "link", "add", f"w-{e}", "netns", wire, "type", "veth", "peer", "name", "eth0", "netns", ns)
@@ -88,8 +98,13 @@ def underlay(lab):
         run("ethtool", "-K", "eth0", "tx", "off", ns=ns)  # finished checksums (netns_lib's notes)
         run("ip", "-n", ns, "link", "set", "lo", "up")
         run("ip", "-n", ns, "link", "set", "eth0", "up")
-        run("ip", "-n", ns, "addr", "add", f"{address}/24", "dev", "eth0")
-        run("ip", "-n", ns, "route", "add", "224.0.0.0/4", "dev", "eth0")
+        if V6:  # the lab turns IPv6 off everywhere: back on for the underlay, no DAD, and on lo,
+            # through which datagrams between two endpoints of one address go (dropped otherwise)
+            run("sysctl", "-qw", "net.ipv6.conf.eth0.disable_ipv6=0", "net.ipv6.conf.lo.disable_ipv6=0", ns=ns)
+            run("ip", "-n", ns, "-6", "addr", "add", f"{address}/64", "dev", "eth0", "nodad")
+        else:
+            run("ip", "-n", ns, "addr", "add", f"{address}/24", "dev", "eth0")
+            run("ip", "-n", ns, "route", "add", "224.0.0.0/4", "dev", "eth0")
 
 
 def plug(lab, host, n):
@@ -119,7 +134,7 @@ def source_port(lab, host):
     pid = lab.plugs[host].pid
     out = netns_lib.run("ss", "-uanpH", ns=lab.ns(e)).stdout
     for line in out.splitlines():
-        m = re.search(r"0\.0\.0\.0:(\d+)\s.*pid=(\d+),", line)
+        m = re.search(r"(?:0\.0\.0\.0|\[::\]|\*):(\d+)\s.*pid=(\d+),", line)
         # `ip netns exec` execs vde_plug: the pid is vde_plug's.
         if m and int(m.group(2)) == pid:
             return int(m.group(1))
@@ -127,10 +142,10 @@ def source_port(lab, host):
 
 
 def scenario(lab):
-    from scapy.all import IP, UDP
+    from scapy.all import IP, IPv6, UDP
 
-    if not shutil.which("vde_plug"):
-        netns_lib.skip("vde_plug is not installed (Debian: apt-get install vdeplug)")
+    netns_lib.require_tools(("vde_plug", "vdeplug"))
+    ip_layer = IPv6 if V6 else IP
     check = lab.check
     underlay(lab)
     for n, host in enumerate(ENDPOINTS, 1):
@@ -154,12 +169,12 @@ def scenario(lab):
     table = lab.mac_table()
     for h, (_, address, mac, _) in ENDPOINTS.items():
         entry = table.get(mac)
-        want = f"vxvde {address}:{ports[h]}"
+        want = f"vxvde {at(address, ports[h])}"
         check(entry is not None and entry["port"] == want and entry["vlan"] == 10,
               f"{h}'s MAC {mac} is at {want} (got {entry and entry['port']})")
     check(table.get(H1["mac"], {}).get("port") == "h1", "h1's MAC is on port h1")
 
-    print("# 3. the endpoints learned vxswitch at (192.0.2.1, 14789), and it sends from there")
+    print(f"# 3. the endpoints learned vxswitch at ({SWITCH_VTEP}, {VXVDE_PORT}), and it sends from there")
     # Packet sockets on two ports of the bridge, each keeping what it receives (netns_lib
     # skips what a port sends): from vxswitch on eth0, from e1 on w-e1.
     lab._open_socket("from_switch", lab.ns("wire"), "eth0")
@@ -172,14 +187,14 @@ def scenario(lab):
         return [p for p in lab.drain(key, 1.0) if p.haslayer(UDP) and b"\x76\x78\x76\x64\x65" in bytes(p)]
 
     to_switch, from_switch = marked("from_e1"), marked("from_switch")
-    check(len(to_switch) >= 2 and all(p[IP].dst == SWITCH_VTEP and p[UDP].dport == VXVDE_PORT
+    check(len(to_switch) >= 2 and all(p[ip_layer].dst == SWITCH_VTEP and p[UDP].dport == VXVDE_PORT
                                       and p[UDP].sport == ports["vh1"] for p in to_switch),
-          f"vh1's echo requests went unicast from {ports['vh1']} to {SWITCH_VTEP}:{VXVDE_PORT} "
-          f"({[(p[IP].dst, p[UDP].sport, p[UDP].dport) for p in to_switch]})")
-    check(len(from_switch) >= 2 and all(p[IP].dst == "192.0.2.11" and p[UDP].sport == VXVDE_PORT
+          f"vh1's echo requests went unicast from {ports['vh1']} to {at(SWITCH_VTEP, VXVDE_PORT)} "
+          f"({[(p[ip_layer].dst, p[UDP].sport, p[UDP].dport) for p in to_switch]})")
+    check(len(from_switch) >= 2 and all(p[ip_layer].dst == E1 and p[UDP].sport == VXVDE_PORT
                                         and p[UDP].dport == ports["vh1"] for p in from_switch),
-          f"h1's echo replies went from {VXVDE_PORT} to vh1's endpoint 192.0.2.11:{ports['vh1']} "
-          f"({[(p[IP].dst, p[UDP].sport, p[UDP].dport) for p in from_switch]})")
+          f"h1's echo replies went from {VXVDE_PORT} to vh1's endpoint {at(E1, ports['vh1'])} "
+          f"({[(p[ip_layer].dst, p[UDP].sport, p[UDP].dport) for p in from_switch]})")
 
     print("# 4. known unicast is not flooded")
     def ping5(src, dst):
@@ -206,8 +221,7 @@ def scenario(lab):
 
     print("# 5. goodbye: vh2's vde_plug leaves on SIGTERM")
     before = sw.counters()["up"]["vxvde_goodbyes"]
-    group_mac = "01:00:5e:01:02:03"  # 239.1.2.3's: the goodbye goes to the group
-    session = sw.control("trace.start", port="up", filter=f"dst {group_mac}", count=4)["session"]
+    session = sw.control("trace.start", port="up", filter=f"dst {GROUP_MAC}", count=4)["session"]
     lab.plugs["vh2"].send_signal(signal.SIGTERM)
     lab.plugs["vh2"].wait(timeout=5)
     deadline = time.monotonic() + 3
@@ -230,7 +244,7 @@ def scenario(lab):
 
     state = lab.stop_and_read_state()
     entry = next((e for e in state["fdb"]["entries"] if e["mac"] == ENDPOINTS["vh3"][2]), None)
-    check(entry is not None and entry.get("vxvde") == "192.0.2.11" and entry.get("vxvde_port") == ports["vh3"],
+    check(entry is not None and entry.get("vxvde") == E1 and entry.get("vxvde_port") == ports["vh3"],
           f"the state file has vh3 at its endpoint: {entry}")
     up = next(p for p in state["ports"] if p["name"] == "up")
     bad = {r: n for r, n in up["drops"].items()

@@ -2,7 +2,8 @@
 // vxswitchd's VDE switch served to real libvdeplug clients: vde_open("vde:///dir[N]") in this
 // process, answered by the bridge's I/O thread. A client is bound to the port it asks for or
 // to a free default port, frames cross both ways, a second client for a busy port and a
-// client sending garbage are refused, and a client that leaves frees its port.
+// client sending garbage are refused, and a client that leaves frees its port. A port with a
+// jumbo MTU takes and sends whole 9014-byte frames, in buffers longer than the switch's pool's.
 extern "C" { // libvdeplug.h declares C functions without saying so
 #include <libvdeplug.h>
 }
@@ -57,6 +58,7 @@ protected:
         config::model m;
         m.vde_switch = config::vde_listener{dir.string(), "", "", 0600, 1};
         m.ports = {slot("numbered", 3, 0), slot("any", std::nullopt, 1)};
+        m.ports[0].mtu = numbered_mtu;
         b = std::make_unique<bridge>(m, 1, vx::testing::test_pool());
         numbered = testing::start_port(config::vde_device(0));
         any = testing::start_port(config::vde_device(1));
@@ -69,12 +71,20 @@ protected:
         b.reset();
         std::filesystem::remove_all(dir);
     }
+    // Sends `f` as client c; what the workers receive on the numbered port (null: nothing).
+    rte_mbuf* client_sends(VDECONN* c, const bytes& f) {
+        EXPECT_EQ(vde_send(c, f.data(), f.size(), 0), static_cast<ssize_t>(f.size()));
+        rte_mbuf* got = nullptr;
+        eventually([&] { return rte_eth_rx_burst(numbered, 0, &got, 1) != 0; });
+        return got;
+    }
     VDECONN* plug(const std::string& suffix) {
         std::string url = "vde://" + dir.string() + suffix;
         std::string descr = "vde_switch_test";
         return vde_open(url.data(), descr.data(), nullptr);
     }
 
+    std::optional<uint16_t> numbered_mtu; // set before SetUp by a fixture that needs it
     std::filesystem::path dir;
     std::unique_ptr<bridge> b;
     uint16_t numbered = 0;
@@ -99,14 +109,10 @@ TEST_F(vde_switch_test, a_client_gets_the_port_it_asks_for_and_frames_cross_both
     EXPECT_EQ(b->state_of(1)->at("peer"), "");
 
     const bytes in = frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:03");
-    ASSERT_EQ(vde_send(c, in.data(), in.size(), 0), static_cast<ssize_t>(in.size()));
-    std::array<rte_mbuf*, 4> got{};
-    uint16_t n = 0;
-    ASSERT_TRUE(eventually([&] { return (n = rte_eth_rx_burst(numbered, 0, got.data(), got.size())) != 0; }))
-        << b->state_of(0)->dump();
-    ASSERT_EQ(n, 1);
-    EXPECT_EQ(vx::testing::mbuf_bytes(got[0]), in);
-    rte_pktmbuf_free(got[0]);
+    rte_mbuf* got = client_sends(c, in);
+    ASSERT_NE(got, nullptr) << b->state_of(0)->dump();
+    EXPECT_EQ(vx::testing::mbuf_bytes(got), in);
+    rte_pktmbuf_free(got);
 
     const bytes out = frame("02:00:00:00:00:03", "02:00:00:00:00:09", {}, 0x0800, 1400);
     testing::worker_sends(numbered, out);
@@ -178,6 +184,82 @@ TEST_F(vde_switch_test, a_client_sending_garbage_is_refused_and_costs_nothing_el
     VDECONN* good = plug("");
     ASSERT_NE(good, nullptr) << "the switch still serves";
     vde_close(good);
+}
+
+// The running ports with the numbered one's MTU changed, as a runtime change would have them.
+config::model with_numbered_mtu(uint16_t mtu) {
+    config::model next;
+    next.ports = {slot("numbered", 3, 0), slot("any", std::nullopt, 1)};
+    next.ports[0].mtu = mtu;
+    return next;
+}
+
+TEST_F(vde_switch_test, a_runtime_mtu_longer_than_the_port_buffers_is_refused) {
+    EXPECT_NO_THROW(b->check_mtus(with_numbered_mtu(2000)));
+    try {
+        b->check_mtus(with_numbered_mtu(9000));
+        ADD_FAILURE() << "mtu 9000 on a port of 2048-byte buffers was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "port 'numbered': mtu 9000 takes frames of up to 9022 bytes, longer than the port's VDE "
+                               "buffers (made at start for up to 2047): a restart with the new mtu is needed; nothing "
+                               "changed");
+    }
+}
+
+// A chain of buffers of the test pool holding `frame`, as a flooded jumbo frame's copy is.
+rte_mbuf* chain_of(const bytes& frame, size_t segment) {
+    rte_mbuf* head = nullptr;
+    for (size_t at = 0; at < frame.size(); at += segment) {
+        const size_t len = std::min(segment, frame.size() - at);
+        rte_mbuf* m = vx::testing::make_mbuf(bytes(frame.begin() + at, frame.begin() + at + len));
+        if (head == nullptr) {
+            head = m;
+        } else {
+            EXPECT_EQ(rte_pktmbuf_chain(head, m), 0);
+        }
+    }
+    return head;
+}
+
+class vde_switch_jumbo_test : public vde_switch_test {
+protected:
+    void SetUp() override {
+        numbered_mtu = 9000;
+        vde_switch_test::SetUp();
+    }
+};
+
+TEST_F(vde_switch_jumbo_test, a_jumbo_port_takes_and_sends_whole_9014_byte_frames_and_counts_longer_ones) {
+    VDECONN* c = plug("[3]");
+    ASSERT_NE(c, nullptr) << "vde_open refused: " << std::strerror(errno);
+    ASSERT_TRUE(eventually([&] { return b->clients() == 1; }));
+
+    const bytes in = frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:03", {}, 0x0800, 9000);
+    rte_mbuf* got = client_sends(c, in);
+    ASSERT_NE(got, nullptr) << b->state_of(0)->dump();
+    EXPECT_EQ(got->nb_segs, 1) << "one segment: the workers read the headers in the first";
+    EXPECT_NE(got->pool, vx::testing::test_pool()) << "the switch's pool has 2048-byte buffers";
+    EXPECT_EQ(vx::testing::mbuf_bytes(got), in);
+    rte_pktmbuf_free(got);
+
+    const bytes longer = frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:03", {}, 0x0800, 9100);
+    ASSERT_EQ(vde_send(c, longer.data(), longer.size(), 0), static_cast<ssize_t>(longer.size()));
+    ASSERT_TRUE(eventually([&] { return b->state_of(0)->at("counters").at("in_oversize") == 1; }))
+        << b->state_of(0)->dump();
+    EXPECT_EQ(rte_eth_rx_burst(numbered, 0, &got, 1), 0);
+
+    const bytes out = frame("02:00:00:00:00:03", "02:00:00:00:00:09", {}, 0x0800, 9000);
+    rte_mbuf* chain = chain_of(out, 2000);
+    ASSERT_EQ(chain->nb_segs, 5);
+    ASSERT_EQ(rte_eth_tx_burst(numbered, 0, &chain, 1), 1);
+    bytes buf(10000);
+    ASSERT_EQ(vde_recv(c, buf.data(), buf.size(), 0), static_cast<ssize_t>(out.size()));
+    buf.resize(out.size());
+    EXPECT_EQ(buf, out) << "the chain leaves as one datagram";
+    vde_close(c);
+
+    EXPECT_NO_THROW(b->check_mtus(with_numbered_mtu(9000)));
+    EXPECT_THROW(b->check_mtus(with_numbered_mtu(9100)), std::runtime_error) << "the jumbo buffers hold 9022 bytes";
 }
 
 } // namespace
