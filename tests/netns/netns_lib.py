@@ -351,7 +351,9 @@ class lab:
     def _build_link(self, link, ends):
         wire = self.wire_ns(link)
         self._add_netns(wire)
-        run("ip", "-n", wire, "link", "add", "br0", "type", "bridge", "stp_state", "0")
+        # No snooping: a snooping bridge joins the all-snoopers group (224.0.0.106) and sends
+        # its own IGMP report out of every port, an untagged frame the switches would count.
+        run("ip", "-n", wire, "link", "add", "br0", "type", "bridge", "stp_state", "0", "mcast_snooping", "0")
         for sw_name, port, mode in ends:
             sw = self.switches[sw_name]
             run("ip", "link", "add", f"l-{link}", "netns", sw.ns, "type", "veth",
