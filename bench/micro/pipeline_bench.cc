@@ -13,94 +13,34 @@
 // best case for the learn stage, which folds consecutive equal sources) or 32 (32 sources
 // behind a, 32 destinations behind b, all learned: 32 keys per bulk lookup).
 
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_ring.h>
 
-#include <stdexcept>
 #include <string>
 
 #include "micro.hh"
-#include "tables/fdb.hh"
-#include "testing/dpdk_env.hh"
-#include "worker/worker.hh"
+#include "ring_switch.hh"
 
 namespace vx::bench {
 namespace {
 
-constexpr uint16_t port_a = 0;
-constexpr uint16_t port_b = 1;
-constexpr unsigned ring_size = 256;
+constexpr std::string_view two_access_ports = R"(ports:
+  - { name: a, device: ring_a, vlan: 1 }
+  - { name: b, device: ring_b, vlan: 1 }
+)";
 
-void check(int rc, const char* what) {
-    if (rc < 0) {
-        throw std::runtime_error(std::string(what) + ": " + rte_strerror(-rc));
-    }
-}
-
-// A net_ring ethdev with one RX and one TX queue, whose rings the benchmark feeds and drains.
-struct ring_port {
-    rte_ring* rx = nullptr;
-    rte_ring* tx = nullptr;
-    uint16_t id = 0;
-
-    explicit ring_port(const std::string& name) {
-        rx = rte_ring_create((name + "_rx").c_str(), ring_size, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        tx = rte_ring_create((name + "_tx").c_str(), ring_size, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        if (rx == nullptr || tx == nullptr) {
-            throw std::runtime_error("cannot create the rings of " + name);
-        }
-        const int port = rte_eth_from_rings(name.c_str(), &rx, 1, &tx, 1, SOCKET_ID_ANY);
-        check(port, "rte_eth_from_rings");
-        id = static_cast<uint16_t>(port);
-        const rte_eth_conf conf{};
-        check(rte_eth_dev_configure(id, 1, 1, &conf), "configure");
-        check(rte_eth_rx_queue_setup(id, 0, ring_size, SOCKET_ID_ANY, nullptr, testing::test_pool()), "rx queue");
-        check(rte_eth_tx_queue_setup(id, 0, ring_size, SOCKET_ID_ANY, nullptr), "tx queue");
-        check(rte_eth_dev_start(id), "start");
-    }
-};
-
-config::model two_access_ports() {
-    config::model m;
-    for (const char* name : {"a", "b"}) {
-        config::port p;
-        p.name = name;
-        p.device = "ring";
-        m.ports.push_back(p);
-    }
-    return m;
-}
-
-// Two ports, an fdb that knows every MAC, a worker polling port a. Built once per process.
-struct two_port_switch {
-    ring_port a{"bench_a"};
-    ring_port b{"bench_b"};
-    fdb macs{fdb::params{"bench_pipeline_fdb", 1024, 0, nullptr, SOCKET_ID_ANY}};
-    snapshot_holder state{nullptr};
-    coarse_clock clock;
-    std::unique_ptr<worker> poller;
-
+// Two access ports, an fdb that knows every MAC, a worker polling port a. Built once per process.
+struct two_port_switch : ring_switch {
     static two_port_switch& get() {
-        testing::start_eal();
-        static two_port_switch s;
-        return s;
+        return only_switch<two_port_switch>("l2", [] { return std::make_unique<two_port_switch>(); });
     }
 
-    two_port_switch() {
-        auto snap = std::make_unique<snapshot>();
-        snap->l2 = l2_tables::build(two_access_ports());
-        snap->device = {a.id, b.id};
-        snap->names = {"a", "b"};
-        snap->polls = {{{port_a, 0}}};
-        const uint16_t bd = snap->l2.bd_of_vlan[1];
-        state.publish(std::move(snap));
+    two_port_switch() : ring_switch("bench_l2", std::string(two_access_ports)) {
+        const uint16_t bd = tables().l2.bd_of_vlan[1];
         for (uint64_t i = 0; i < burst_size; ++i) {
             macs.learn(fdb_key::make(source(i), bd), port_a, 0);
             macs.learn(fdb_key::make(destination(i), bd), port_b, 0);
         }
-        const worker_shared shared{&state, &macs, nullptr, testing::test_pool(), &clock, 0};
-        poller = std::make_unique<worker>(0, shared);
     }
 
     static mac_addr source(uint64_t i) { return unicast_mac(i); }
