@@ -66,6 +66,7 @@ struct options {
     double drain_s = 0.2;
     uint16_t tx_port = 0;
     unsigned copies = 1;
+    uint16_t queues = 1;
     unsigned max_late_bursts = 4;
     double link_timeout_s = 10;
     bool trials_from_stdin = false;
@@ -111,15 +112,18 @@ size_t longest(const std::vector<frame_bytes>& frames) {
 // ---------------------------------------------------------------------------------------
 // Ports: every ethdev the EAL made from --vdev, one queue each, started, links up.
 
-void start_port(uint16_t port, rte_mempool* pool) {
+// `rx_queues` receive queues and one transmit queue: over memif the client's queues are the
+// rings of the connection, a DUT may send on a queue other than 0 (OVS: one queue per PMD
+// thread plus one), and a server refuses more rings towards it than it has receive queues.
+void start_port(uint16_t port, rte_mempool* pool, uint16_t rx_queues) {
     rte_eth_conf conf{};
-    int rc = rte_eth_dev_configure(port, 1, 1, &conf);
-    if (rc == 0) {
-        rc = rte_eth_rx_queue_setup(port, 0, ring_size, static_cast<unsigned>(rte_eth_dev_socket_id(port)), nullptr,
-                                    pool);
+    const auto socket = static_cast<unsigned>(rte_eth_dev_socket_id(port));
+    int rc = rte_eth_dev_configure(port, rx_queues, 1, &conf);
+    for (uint16_t q = 0; q < rx_queues && rc == 0; ++q) {
+        rc = rte_eth_rx_queue_setup(port, q, ring_size, socket, nullptr, pool);
     }
     if (rc == 0) {
-        rc = rte_eth_tx_queue_setup(port, 0, ring_size, static_cast<unsigned>(rte_eth_dev_socket_id(port)), nullptr);
+        rc = rte_eth_tx_queue_setup(port, 0, ring_size, socket, nullptr);
     }
     if (rc == 0) {
         rc = rte_eth_dev_start(port);
@@ -283,19 +287,18 @@ private:
 
     void receive_bursts(trial_result& r) {
         for (uint16_t p = 0; p < ports_; ++p) {
-            if (p == opt_.tx_port) {
-                continue;
+            for (uint16_t q = 0; q < opt_.queues && p != opt_.tx_port; ++q) {
+                std::array<rte_mbuf*, burst_size> b;
+                const uint16_t n = rte_eth_rx_burst(p, q, b.data(), burst_size);
+                if (n == 0) {
+                    continue;
+                }
+                const uint64_t now = rte_rdtsc();
+                for (uint16_t k = 0; k < n; ++k) {
+                    account(p, b[k], now, r);
+                }
+                rte_pktmbuf_free_bulk(b.data(), n);
             }
-            std::array<rte_mbuf*, burst_size> b;
-            const uint16_t n = rte_eth_rx_burst(p, 0, b.data(), burst_size);
-            if (n == 0) {
-                continue;
-            }
-            const uint64_t now = rte_rdtsc();
-            for (uint16_t k = 0; k < n; ++k) {
-                account(p, b[k], now, r);
-            }
-            rte_pktmbuf_free_bulk(b.data(), n);
         }
     }
 
@@ -325,9 +328,11 @@ private:
 
     void discard_received() {
         for (uint16_t p = 0; p < ports_; ++p) {
-            std::array<rte_mbuf*, burst_size> b;
-            const uint16_t n = rte_eth_rx_burst(p, 0, b.data(), burst_size);
-            rte_pktmbuf_free_bulk(b.data(), n);
+            for (uint16_t q = 0; q < opt_.queues; ++q) {
+                std::array<rte_mbuf*, burst_size> b;
+                const uint16_t n = rte_eth_rx_burst(p, q, b.data(), burst_size);
+                rte_pktmbuf_free_bulk(b.data(), n);
+            }
         }
     }
 
@@ -411,6 +416,7 @@ int run(int argc, char** argv) {
     app.add_option("--drain", o.drain_s, "seconds of receiving after sending stops (at most)");
     app.add_option("--tx-port", o.tx_port, "the port that sends (the others receive)");
     app.add_option("--copies", o.copies, "copies of each frame expected back (a flood: one per receive port)");
+    app.add_option("--queues", o.queues, "receive queues per port (one transmit queue)")->check(CLI::Range(1, 8));
     app.add_option("--max-late-bursts", o.max_late_bursts, "bursts a late generator may catch up at once");
     app.add_option("--link-timeout", o.link_timeout_s, "seconds to wait for the ports' links");
     app.add_flag("--trials-from-stdin", o.trials_from_stdin, "run a trial per input line 'RATE DURATION'");
@@ -429,14 +435,14 @@ int run(int argc, char** argv) {
     auto frames = load_frames(o.pcap);
     const auto learn = o.learn_pcap.empty() ? std::vector<frame_bytes>{} : load_frames(o.learn_pcap);
     const size_t room = std::max<size_t>(RTE_MBUF_DEFAULT_DATAROOM, std::max(longest(frames), longest(learn)) + 64);
-    rte_mempool* pool = rte_pktmbuf_pool_create("vxgen", 4 * ring_size * ports + 4096, 256, 0,
+    rte_mempool* pool = rte_pktmbuf_pool_create("vxgen", 4 * ring_size * ports * o.queues + 4096, 256, 0,
                                                 static_cast<uint16_t>(room + RTE_PKTMBUF_HEADROOM),
                                                 static_cast<int>(rte_socket_id()));
     if (pool == nullptr) {
         throw std::runtime_error(std::string("mbuf pool: ") + rte_strerror(rte_errno));
     }
     for (uint16_t p = 0; p < ports; ++p) {
-        start_port(p, pool);
+        start_port(p, pool, o.queues);
     }
     wait_links_up(ports, o.link_timeout_s);
 
