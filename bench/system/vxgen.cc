@@ -2,7 +2,7 @@
 // vxgen: a DPDK traffic generator and sink for vxbench's zero-loss search.
 //
 //   vxgen [EAL options, one --vdev per port] -- --pcap FILE [--rate PPS] [--duration S]
-//         [--tx-port N] [--copies N] [--learn-pcap FILE] [--trials-from-stdin]
+//         [--tx-port N] [--copies N] [--queues N] [--learn-pcap FILE] [--trials-from-stdin]
 //
 // Port --tx-port (default 0, ports numbered in --vdev order) sends the frames of FILE round
 // and round; every other port receives (the DUT's egress ports). A trial sends for
@@ -16,6 +16,8 @@
 // --trials-from-stdin keeps the ports up between trials: each input line "RATE DURATION"
 // runs a trial, EOF ends. vxbench drives its search that way. A frame the port refuses (its
 // ring full: the DUT did not keep up) counts as lost, as a NIC's missed frame would.
+// --queues: receive queues per port (memif rings towards vxgen), for a DUT that sends on a
+// queue other than 0. Sequence numbers are 32 bits: a run of vxgen sends at most 2^32 frames.
 // Nothing is allocated per frame: mbufs come from the pool in bursts, frames are copied from
 // templates loaded at start, and the histogram is a fixed array.
 
