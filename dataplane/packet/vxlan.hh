@@ -41,23 +41,11 @@ struct ip_address {
 
     static constexpr ip_address v4(const uint8_t* p) {
         ip_address a;
-        if (std::is_constant_evaluated()) {
-            a.bytes[10] = 0xff;
-            a.bytes[11] = 0xff;
-            for (size_t i = 0; i < 4; ++i) {
-                a.bytes[12 + i] = p[i];
-            }
-            return a;
+        a.bytes[10] = 0xff;
+        a.bytes[11] = 0xff;
+        for (size_t i = 0; i < 4; ++i) {
+            a.bytes[12 + i] = p[i];
         }
-        // At run time the address is made in a register and stored in one 16-byte write: the
-        // byte stores above, read back at once by the 8- and 16-byte loads of a comparison or a
-        // copy, cannot be forwarded to them and stall (measured: the top instruction of
-        // decapsulation, on the remote VTEP's address that classify() had just written).
-        uint32_t address;
-        std::memcpy(&address, p, sizeof address);
-        using words = uint64_t __attribute__((vector_size(16)));
-        const words mapped{0, htobe64(uint64_t{0xffff} << 32 | be32toh(address))}; // ::ffff:a.b.c.d
-        std::memcpy(a.bytes.data(), &mapped, sizeof mapped);
         return a;
     }
     static ip_address v6(const uint8_t* p) {
