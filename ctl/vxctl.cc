@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
     vx::ctl::add_counter_commands(app, ctx);
     vx::ctl::add_config_commands(app, ctx);
     vx::ctl::add_port_commands(app, ctx);
+    vx::ctl::add_vni_commands(app, ctx);
     vx::ctl::add_capture_commands(app, ctx);
     vx::ctl::add_trace_commands(app, ctx);
     vx::ctl::add_top_command(app, ctx);

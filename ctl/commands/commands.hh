@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// vxctl's command groups, one file each (show.cc, mac.cc, counters.cc, config.cc, port.cc,
+// vxctl's command groups, one file each (show.cc, mac.cc, counters.cc, config.cc, port.cc, vni.cc,
 // capture.cc, trace.cc, top.cc). Each adds
 // its CLI11 subcommands to the app; their callbacks send one request through the context and
 // print the result: as a table, or with --json as the daemon's raw result.
@@ -36,6 +36,7 @@ void add_mac_commands(CLI::App& app, context& ctx);
 void add_counter_commands(CLI::App& app, context& ctx);
 void add_config_commands(CLI::App& app, context& ctx);
 void add_port_commands(CLI::App& app, context& ctx);
+void add_vni_commands(CLI::App& app, context& ctx);
 void add_capture_commands(CLI::App& app, context& ctx);
 void add_trace_commands(CLI::App& app, context& ctx);
 void add_top_command(CLI::App& app, context& ctx);
@@ -52,6 +53,8 @@ nlohmann::json load_between(const nlohmann::json& first, const nlohmann::json& s
 
 // What a runtime change did (port set, config apply): one line per change, then warnings.
 void print_change(const nlohmann::json& result);
+// Sends a runtime change (port.*, vni.*, config.apply) and prints what it did (or --json).
+void send_change(context& ctx, const std::string& cmd, const nlohmann::json& args);
 
 // A JSON number or null as text ("-" for null), with `digits` decimals for fractions.
 std::string number_text(const nlohmann::json& v, int digits = 0);

@@ -32,11 +32,15 @@ void add_config_commands(CLI::App& app, context& ctx) {
         std::ifstream in(o->file);
         std::ostringstream text;
         text << in.rdbuf();
-        const auto r = ctx.call("config.apply", {{"yaml", text.str()}, {"source", o->file}, {"dry_run", o->dry_run}});
-        if (r && !ctx.printed_as_json(*r)) {
-            print_change(*r);
-        }
+        send_change(ctx, "config.apply", {{"yaml", text.str()}, {"source", o->file}, {"dry_run", o->dry_run}});
     });
+}
+
+void send_change(context& ctx, const std::string& cmd, const nlohmann::json& args) {
+    const auto r = ctx.call(cmd, args);
+    if (r && !ctx.printed_as_json(*r)) {
+        print_change(*r);
+    }
 }
 
 } // namespace vx::ctl

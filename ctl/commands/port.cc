@@ -106,14 +106,6 @@ void add_key_options(CLI::App* cmd, port_set_options& o) {
     cmd->add_flag("--dry-run", o.dry_run, "validate and say what would change; change nothing");
 }
 
-// Sends a change and prints what it did.
-void change(context& ctx, const std::string& cmd, const json& args) {
-    const auto r = ctx.call(cmd, args);
-    if (r && !ctx.printed_as_json(*r)) {
-        print_change(*r);
-    }
-}
-
 } // namespace
 
 // What a change did (or, with --dry-run, would do): shared by port set and config apply.
@@ -143,7 +135,7 @@ void add_port_commands(CLI::App& app, context& ctx) {
         if (set_keys.empty()) {
             throw CLI::ValidationError("port set", "nothing to set: give at least one of --mode, --vlan, --vlans, ...");
         }
-        change(ctx, "port.set", {{"port", o->port}, {"set", set_keys}, {"dry_run", o->dry_run}});
+        send_change(ctx, "port.set", {{"port", o->port}, {"set", set_keys}, {"dry_run", o->dry_run}});
     });
 
     const auto n = std::make_shared<port_set_options>();
@@ -158,14 +150,14 @@ void add_port_commands(CLI::App& app, context& ctx) {
         if (const json keys = settings(*n); !keys.empty()) {
             args["set"] = keys;
         }
-        change(ctx, "port.add", args);
+        send_change(ctx, "port.add", args);
     });
 
     const auto r = std::make_shared<port_set_options>();
     auto* remove = port->add_subcommand("remove", "remove a port: unpolled, its MACs flushed, its device closed");
     remove->add_option("port", r->port, "the port's name")->required();
     remove->add_flag("--dry-run", r->dry_run, "validate and say what would change; change nothing");
-    remove->callback([&ctx, r] { change(ctx, "port.remove", {{"port", r->port}, {"dry_run", r->dry_run}}); });
+    remove->callback([&ctx, r] { send_change(ctx, "port.remove", {{"port", r->port}, {"dry_run", r->dry_run}}); });
 }
 
 } // namespace vx::ctl

@@ -752,6 +752,78 @@ vxlan:
         assert s.stop() == 0, s.log_text()
 
 
+def test_vni_commands(h: harness, d: daemon):
+    """vxctl vni show/add/set/remove on a VTEP: each change said in words and applied (show and
+    config dump follow, the dump loads back to itself), --json, --dry-run, and every refusal
+    named with nothing changed: unknown VNI, duplicate VNI, a VLAN no port carries, a bad
+    group, a switch without VXLAN."""
+    s, sock = side_switch(h, "vnis", """ports:
+  - { name: a, device: "net_null_vxna,no-rx=1", mode: access, vlan: 10 }
+  - { name: b, device: "net_null_vxnb,no-rx=1", mode: trunk, vlans: [20, 30] }
+  - { name: up, device: "net_null_vxnu,no-rx=1" }
+vxlan:
+  underlay: up
+  address: 192.0.2.1
+  vnis: [{ vni: 42, vlan: 10, remotes: [192.0.2.2] }]
+""")
+    try:
+        r = h.ok("vni", sock=sock)
+        assert r.out.startswith("VTEP on underlay port 'up'\n"), r
+        assert re.search(r"(?m)^VNI +VLAN +PROTOCOL +PORT +GROUP +REMOTES$", r.out), r
+        assert re.search(r"(?m)^ *42 +10 +vxlan +4789 +- +192\.0\.2\.2 \(unresolved\)$", r.out), r
+        assert h.ok("vni", "show", sock=sock).out == r.out
+        j = h.js("vni", sock=sock)
+        assert j["vnis"] == [{"vni": 42, "vlan": 10, "protocol": "vxlan", "port": 4789, "group": None,
+                              "remotes": [{"address": "192.0.2.2", "resolved": False, "next_hop": None}]}], j
+        assert j["discovered"] == [] and j["underlay"] == "up", j
+        before = h.ok("config", "dump", sock=sock).out
+
+        assert h.ok("vni", "add", "43", "--vlan", "20", "--remote", "192.0.2.3", "--dry-run", sock=sock).out == \
+            "would change: vni 43: added (vlan 20, remotes 192.0.2.3)\n"
+        assert h.ok("config", "dump", sock=sock).out == before, "--dry-run changes nothing"
+        assert h.ok("vni", "add", "43", "--vlan", "20", "--remote", "192.0.2.3", sock=sock).out == \
+            "changed: vni 43: added (vlan 20, remotes 192.0.2.3)\n"
+        assert h.ok("vni", "set", "43", "--vlan", "30", "--group", "239.1.1.43", sock=sock).out == \
+            "changed: vni 43: vlan 20, remotes 192.0.2.3 -> vlan 30, group 239.1.1.43, remotes 192.0.2.3\n"
+        j = h.js("vni", "set", "43", "--no-remotes", sock=sock)
+        assert j == {"applied": True, "changes": ["vni 43: vlan 30, group 239.1.1.43, remotes 192.0.2.3 -> "
+                                                  "vlan 30, group 239.1.1.43"], "warnings": []}, j
+        h.refused("vni", "add", "44", "--vlan", "10", "--protocol", "vxvde", "--group", "239.2.2.2", sock=sock,
+                  says="vlan 10 already has a VNI")
+        h.ok("port", "set", "b", "--vlans", "20,30,40", sock=sock)
+        assert h.ok("vni", "add", "44", "--vlan", "40", "--protocol", "vxvde", "--group", "239.2.2.2", sock=sock).out \
+            == "changed: vni 44 (vxvde port 14789): added (vlan 40, vxvde port 14789, group 239.2.2.2)\n"
+        rows = {v["vni"]: v for v in h.js("vni", sock=sock)["vnis"]}
+        assert rows[43]["vlan"] == 30 and rows[43]["group"] == "239.1.1.43" and rows[43]["remotes"] == [], rows
+        assert rows[44]["protocol"] == "vxvde" and rows[44]["port"] == 14789, rows
+
+        dump = h.ok("config", "dump", sock=sock).out
+        assert "{vni: 43, vlan: 30, group: \"239.1.1.43\"}" in dump, dump
+        path = f"{h.tmp}/vnis-dump.yaml"
+        with open(path, "w") as f:
+            f.write(dump)
+        assert h.ok("config", "apply", path, sock=sock).out == "no change: the running configuration is already so\n"
+
+        # Refusals: nothing changes.
+        h.refused("vni", "remove", "99", sock=sock, says="no vni 99; vnis: 42, 43, 44")
+        h.refused("vni", "set", "99", "--vlan", "10", sock=sock, says="no vni 99")
+        h.refused("vni", "add", "42", "--vlan", "30", sock=sock, says="vni 42 already exists (vxctl vni set changes it)")
+        h.refused("vni", "add", "45", "--vlan", "99", sock=sock,
+                  says="configuration refused, nothing changed:\n  vxlan.vnis[3]: no port carries vlan 99")
+        h.refused("vni", "set", "43", "--group", "10.0.0.1", sock=sock, says="'10.0.0.1' is not a multicast group address")
+        r = h.ctl("vni", "set", "43", sock=sock)
+        assert r.code != 0 and "nothing to set" in r.err, r
+        assert h.ok("config", "dump", sock=sock).out == dump, "refusals changed nothing"
+
+        assert h.ok("vni", "remove", "43", sock=sock).out == "changed: vni 43: removed (vlan 30, group 239.1.1.43)\n"
+        h.ok("vni", "remove", "44", sock=sock)
+        h.ok("port", "set", "b", "--vlans", "20,30", sock=sock)
+        assert h.ok("config", "dump", sock=sock).out == before, "back where it started"
+    finally:
+        assert s.stop() == 0, s.log_text()
+    h.refused("vni", "add", "7", "--vlan", "1", says="VXLAN is not configured")
+
+
 def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
@@ -848,6 +920,7 @@ def test_hitless_remoding_under_traffic(h: harness, d: daemon):
 
 TESTS = [
     test_show,
+    test_vni_commands,
     test_traffic_is_learned,
     test_mac_move_is_logged,
     test_mac_show_filters,

@@ -12,6 +12,7 @@
 
 #include "config/dump.hh"
 #include "config/port_vlans.hh"
+#include "config/vxlan.hh"
 #include "config/xdp_steering.hh"
 #include "packet/ether.hh"
 
@@ -76,6 +77,14 @@ void refuse_differences(const YAML::Node& a, const YAML::Node& b, const std::str
         if (flow_text(a[key]) != flow_text(b[key])) {
             refused.push_back(fmt::format("{}: {} -> {} needs a restart", what, flow_text(a[key]), flow_text(b[key])));
         }
+    }
+}
+
+// The VNIs (vxlan.vnis) change at runtime; the rest of the vxlan: section (the underlay, the
+// addresses, udp_port, ttl, dscp, next_hop_mac) and having one at all need a restart.
+void keep_running_segments(const model& running, model& fixed) {
+    if (running.vxlan && fixed.vxlan) {
+        fixed.vxlan->segments = running.vxlan->segments;
     }
 }
 
@@ -224,6 +233,7 @@ change_plan diff(const model& running, const model& next) {
         copy_forwarding(*find_port(running, p.name), p);
     }
     fixed.mac_table.statics = running.mac_table.statics;
+    keep_running_segments(running, fixed);
     const YAML::Node a = YAML::Load(dump(running));
     const YAML::Node b = YAML::Load(dump(fixed));
     for (const auto& section : {"dataplane", "fdb", "control", "vxlan", "vde_switch"}) {
@@ -245,6 +255,11 @@ change_plan diff(const model& running, const model& next) {
         }
     }
     static_changes(running, next, plan);
+    if (running.vxlan && next.vxlan) {
+        for (auto& line : segment_changes(*running.vxlan, *next.vxlan)) {
+            plan.changes.push_back(std::move(line));
+        }
+    }
     return plan;
 }
 

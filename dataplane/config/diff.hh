@@ -8,9 +8,12 @@
 //
 // What can change while the switch forwards: which DPDK-device ports exist (added, removed),
 // a port's mode, VLANs, translations, TPID, foreign-TPID action and MTU, an af_xdp port's
-// steering rules (own, steer, drop: its program's maps are rewritten), and the static MAC
-// entries. Everything else (the dataplane's workers and memory, the MAC table's size and
-// aging, the control socket, VXLAN, af_xdp and VDE ports coming or going, the order of the
+// steering rules (own, steer, drop: its program's maps are rewritten), the static MAC
+// entries, and the VXLAN segments (vxlan.vnis: VNIs and vxvde networks added, removed, their
+// VLAN, group or remotes changed; tables/vtep_control.hh rebuilds the VTEP table). Everything
+// else (the dataplane's workers and memory, the MAC table's size and aging, the control
+// socket, the rest of the vxlan: section and having one at all, af_xdp and VDE ports coming
+// or going, the order of the
 // ports, a port's device, iface and queues) needs a restart: such a change is refused whole, each
 // difference named, and nothing is applied.
 

@@ -144,8 +144,17 @@ TEST(config_diff, xdp_steering_changes_at_runtime) {
 TEST(config_diff, vxlan_and_xdp_iface_need_a_restart) {
     EXPECT_EQ(refused_from_vtep("address: 192.0.2.1", "address: 192.0.2.1\n  ttl: 17"),
               (std::vector<std::string>{"vxlan.ttl: 64 -> 17 needs a restart"}));
-    EXPECT_EQ(refused_from_vtep("vni: 42", "vni: 43"),
-              (std::vector<std::string>{"vxlan.vnis: [{vni: 42, vlan: 10}] -> [{vni: 43, vlan: 10}] needs a restart"}));
+    EXPECT_EQ(refused_from_vtep("address: 192.0.2.1", "address: 192.0.2.9"),
+              (std::vector<std::string>{"vxlan.address: 192.0.2.1 -> 192.0.2.9 needs a restart"}));
+    EXPECT_EQ(refused_from_vtep("address: 192.0.2.1", "address: 192.0.2.1\n  udp_port: 4790"),
+              (std::vector<std::string>{"vxlan.udp_port: 4789 -> 4790 needs a restart"}));
+    EXPECT_EQ(refused_from_vtep("address: 192.0.2.1", "address: 192.0.2.1\n  next_hop_mac: 02:00:00:00:00:99"),
+              (std::vector<std::string>{"vxlan.next_hop_mac: (none) -> 02:00:00:00:00:99 needs a restart"}));
+    // A VNI change with a restart-only one: refused whole, nothing listed as done.
+    const auto both = diff(load_ok(vtep_text), vtep_with("address: 192.0.2.1\n  vnis: [{ vni: 42",
+                                                         "address: 192.0.2.1\n  ttl: 3\n  vnis: [{ vni: 43"));
+    EXPECT_EQ(both.refused, (std::vector<std::string>{"vxlan.ttl: 64 -> 3 needs a restart"}));
+    EXPECT_TRUE(both.changes.empty());
     EXPECT_EQ(refused_from_vtep("iface: eth1", "iface: eth2"),
               (std::vector<std::string>{"ports[1] 'up'.iface: eth1 -> eth2 needs a restart"}));
     const auto removed = refused_from_vtep(vtep_text + std::string(vtep_text).find("vxlan:"), "");
@@ -159,6 +168,55 @@ TEST(config_diff, vxlan_and_xdp_iface_need_a_restart) {
     }());
     EXPECT_TRUE(plan.refused.empty()) << plan.refused.front();
     EXPECT_EQ(plan.changes, (std::vector<std::string>{"port 'a': mtu 1500 -> 1400"}));
+}
+
+// The segments (vxlan.vnis) change at runtime, each difference in words.
+constexpr const char* segments_text = R"(
+ports:
+  - { name: a, device: "net_null_a", mode: access, vlan: 10 }
+  - { name: t, device: "net_null_t", mode: trunk, vlans: [10, 20, 30] }
+  - { name: up, device: "net_null_up" }
+vxlan:
+  underlay: up
+  address: 192.0.2.1
+  vnis:
+    - { vni: 42, vlan: 10, group: 239.1.1.1 }
+    - { vni: 43, vlan: 20, remotes: [192.0.2.2, 192.0.2.3] }
+)";
+
+std::vector<std::string> segment_plan(const std::string& from, const std::string& to) {
+    std::string text = segments_text;
+    const auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    const auto plan = diff(load_ok(segments_text), load_ok(text.replace(at, from.size(), to)));
+    EXPECT_TRUE(plan.refused.empty()) << plan.refused.front();
+    EXPECT_TRUE(plan.ports.empty()) << "no port changes";
+    return plan.changes;
+}
+
+TEST(config_diff, vxlan_segments_change_at_runtime) {
+    const std::string vni43 = "    - { vni: 43, vlan: 20, remotes: [192.0.2.2, 192.0.2.3] }\n";
+    EXPECT_EQ(segment_plan(vni43, vni43 + "    - { vni: 44, vlan: 30, group: 239.1.1.4 }\n"),
+              (std::vector<std::string>{"vni 44: added (vlan 30, group 239.1.1.4)"}));
+    EXPECT_EQ(segment_plan(vni43, ""),
+              (std::vector<std::string>{"vni 43: removed (vlan 20, remotes 192.0.2.2 192.0.2.3)"}));
+    EXPECT_EQ(segment_plan("vni: 43, vlan: 20", "vni: 43, vlan: 30"),
+              (std::vector<std::string>{"vni 43: vlan 20, remotes 192.0.2.2 192.0.2.3 -> vlan 30, remotes 192.0.2.2 192.0.2.3"}));
+    EXPECT_EQ(segment_plan("group: 239.1.1.1", "group: 239.1.1.9"),
+              (std::vector<std::string>{"vni 42: vlan 10, group 239.1.1.1 -> vlan 10, group 239.1.1.9"}));
+    EXPECT_EQ(segment_plan("[192.0.2.2, 192.0.2.3]", "[192.0.2.3]"),
+              (std::vector<std::string>{"vni 43: vlan 20, remotes 192.0.2.2 192.0.2.3 -> vlan 20, remotes 192.0.2.3"}));
+    EXPECT_EQ(segment_plan(vni43, "    - { vni: 43, vlan: 20, protocol: vxvde, group: 239.2.2.2 }\n"),
+              (std::vector<std::string>{"vni 43: removed (vlan 20, remotes 192.0.2.2 192.0.2.3)",
+                                        "vni 43 (vxvde port 14789): added (vlan 20, vxvde port 14789, group 239.2.2.2)"}));
+    // A VLAN change of a port and a VNI change together.
+    std::string text = segments_text;
+    text.replace(text.find("vlans: [10, 20, 30]"), 19, "vlans: [10, 20, 30, 40]");
+    text.replace(text.find("vni: 43, vlan: 20"), 17, "vni: 43, vlan: 40");
+    const auto plan = diff(load_ok(segments_text), load_ok(text));
+    EXPECT_TRUE(plan.refused.empty());
+    EXPECT_EQ(plan.ports, (std::vector<std::string>{"t"}));
+    EXPECT_EQ(plan.changes.size(), 2u);
 }
 
 TEST(config_diff, a_refused_change_lists_no_steps) {

@@ -2,8 +2,10 @@
 #include "config/vxlan.hh"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "config/port_vlans.hh"
@@ -142,6 +144,53 @@ void check_vxlan(const model& m, std::vector<std::string>& errors) {
             }
         }
     }
+}
+
+std::string describe_segment(const vtep& v, const vxlan_segment& s) {
+    std::string out = fmt::format("vlan {}", s.vlan);
+    if (s.vxvde) {
+        out += fmt::format(", vxvde port {}", segment_udp_port(v, s));
+    }
+    if (!s.group.empty()) {
+        out += fmt::format(", group {}", s.group);
+    }
+    if (!s.remotes.empty()) {
+        out += fmt::format(", remotes {}", fmt::join(s.remotes, " "));
+    }
+    return out;
+}
+
+std::vector<std::string> segment_changes(const vtep& running, const vtep& next) {
+    using key = std::pair<uint16_t, uint32_t>; // (UDP port, VNI): unique per model (check_vxlan)
+    const auto by_key = [](const vtep& v) {
+        std::map<key, const vxlan_segment*> out;
+        for (const auto& s : v.segments) {
+            out[{segment_udp_port(v, s), s.vni}] = &s;
+        }
+        return out;
+    };
+    const auto name = [](const vtep& v, const vxlan_segment& s) {
+        return s.vxvde ? fmt::format("vni {} (vxvde port {})", s.vni, segment_udp_port(v, s))
+                       : fmt::format("vni {}", s.vni);
+    };
+    const auto before = by_key(running);
+    const auto after = by_key(next);
+    std::vector<std::string> changes;
+    for (const auto& [k, s] : before) {
+        const auto it = after.find(k);
+        if (it == after.end()) {
+            changes.push_back(fmt::format("{}: removed ({})", name(running, *s), describe_segment(running, *s)));
+        } else if (describe_segment(running, *s) != describe_segment(next, *it->second)) {
+            changes.push_back(fmt::format("{}: {} -> {}", name(running, *s), describe_segment(running, *s),
+                                          describe_segment(next, *it->second)));
+        }
+    }
+    for (const auto& [k, s] : after) {
+        if (!before.contains(k)) {
+            changes.push_back(fmt::format("{}: added ({})", name(next, *s), describe_segment(next, *s)));
+        }
+    }
+    return changes;
 }
 
 std::vector<std::string> vxlan_mtu_warnings(const model& m) {

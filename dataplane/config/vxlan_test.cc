@@ -214,5 +214,60 @@ TEST(vtep_table, vxvde_networks_beside_vxlan) {
     EXPECT_EQ(dumped.value->vxlan->segments[1].port, 14789) << "dumped with its port";
 }
 
+// A runtime change of the segments: what stays keeps its index and its next hop, a remote no
+// VNI floods to any more is retired in its slot (never reused), domains whose VNI went or
+// changed are listed for their MACs to be flushed, and the groups follow.
+TEST(vtep_table, rebuilt_for_a_runtime_change_keeps_remote_indices) {
+    const auto before = load(R"(vxlan:
+  underlay: up
+  address: 192.0.2.1
+  vnis:
+    - { vni: 42, vlan: 10, group: 239.1.1.1, remotes: [192.0.2.3, 192.0.2.2] }
+    - { vni: 43, vlan: 20, remotes: [192.0.2.2] }
+)");
+    ASSERT_TRUE(before.value);
+    const auto l2 = l2_tables::build(*before.value);
+    auto running = vtep_control::build(*before.value, l2, mac_addr::parse("02:00:00:00:00:01").value());
+    const auto at = [](const char* text) { return *ip_address::parse(text); };
+    ASSERT_EQ(running.remote_of(at("192.0.2.2")), 1);
+    running.remotes[1].resolved = true; // its next hop answered
+    running.remotes[1].outer.dst_mac = mac_addr::parse("02:00:00:00:00:22").value();
+    const uint16_t bd10 = l2.bd_of_vlan[10];
+    const uint16_t bd20 = l2.bd_of_vlan[20];
+
+    const auto after = load(R"(vxlan:
+  underlay: up
+  address: 192.0.2.1
+  vnis:
+    - { vni: 42, vlan: 10, group: 239.1.1.9, remotes: [192.0.2.2] }
+    - { vni: 44, vlan: 20, remotes: [192.0.2.4] }
+)");
+    ASSERT_TRUE(after.value);
+    const auto l2_after = l2_tables::build(*after.value, &l2);
+    const auto r = vtep_control::rebuild(running, *after.value, l2_after);
+    const auto& t = r.table;
+    EXPECT_EQ(t.remote_of(at("192.0.2.2")), 1) << "kept at its index";
+    EXPECT_TRUE(t.remotes[1].resolved) << "with its resolved next hop";
+    EXPECT_EQ(t.remotes[1].outer.dst_mac.to_string(), "02:00:00:00:00:22");
+    EXPECT_FALSE(t.remote_of(at("192.0.2.3"))) << "a removed remote is not learned against";
+    ASSERT_EQ(t.remotes.size(), 5u) << "slots stay: .3, .2, group .1, then group .9 and .4";
+    EXPECT_TRUE(t.remotes[0].retired && !t.remotes[0].resolved);
+    EXPECT_TRUE(t.remotes[2].retired) << "the group no VNI uses";
+    EXPECT_EQ(r.retired, (std::vector<uint16_t>{remote_port_base + 0, remote_port_base + 2}));
+    EXPECT_EQ(t.flood_of_bd[bd10], (std::vector<uint16_t>{1, 3}));
+    EXPECT_EQ(t.flood_of_bd[bd20], (std::vector<uint16_t>{4}));
+    EXPECT_EQ(t.groups, (std::vector<ip_address>{at("239.1.1.9")}));
+    EXPECT_EQ(t.bd_of(4789, 44), bd20);
+    EXPECT_FALSE(t.bd_of(4789, 43));
+    EXPECT_EQ(r.domains, (std::vector<uint16_t>{bd20})) << "VNI 43 -> 44: its remote MACs go; VNI 42 stays";
+
+    // A remote removed and configured again comes back in a new slot, never its old one.
+    const auto again = vtep_control::rebuild(t, *before.value, l2_after);
+    EXPECT_EQ(again.table.remote_of(at("192.0.2.3")), 5);
+    EXPECT_EQ(again.table.remote_of(at("192.0.2.2")), 1);
+    EXPECT_EQ(again.retired, (std::vector<uint16_t>{remote_port_base + 3, remote_port_base + 4}));
+    EXPECT_EQ(again.table.groups, (std::vector<ip_address>{at("239.1.1.1")}));
+}
+
 } // namespace
 } // namespace vx::config

@@ -33,34 +33,14 @@ json commands::config_dump(ctl::arg_reader& a) {
 
 namespace {
 
-// A JSON value as the YAML node the configuration loader reads.
-YAML::Node yaml_of(const json& v) {
-    YAML::Node n;
-    if (v.is_object()) {
-        for (const auto& [key, value] : v.items()) {
-            n[key] = yaml_of(value);
-        }
-    } else if (v.is_array()) {
-        for (const auto& item : v) {
-            n.push_back(yaml_of(item));
-        }
-    } else if (v.is_string()) {
-        n = v.get<std::string>();
-    } else if (v.is_number_integer()) {
-        n = v.dump(); // as text: the loader takes decimal and 0x integers alike
-    } else {
-        n = v.dump(); // floats and booleans: the loader refuses them where it wants integers
-    }
-    return n;
-}
 
 // The keys that belong to one port mode: a port that changes mode leaves the old ones behind.
 constexpr std::array mode_keys{"vlan", "vlans", "native_vlan", "translate", "s_vlan", "c_vlans"};
 
-// Loader messages about a configuration port.set/add/remove wrote from the running one: the
+// Loader messages about a configuration port.set/add/remove or vni.add/set/remove wrote from the running one: the
 // line and column are in that text, which nobody sees; the key path says what is wrong.
 std::vector<std::string> without_positions(std::vector<std::string> errors) {
-    static const std::regex position{R"(^port\.(set|add|remove):\d+:\d+: | \(line \d+\))"};
+    static const std::regex position{R"(^(port|vni)\.(set|add|remove):\d+:\d+: | \(line \d+\))"};
     for (auto& e : errors) {
         e = std::regex_replace(e, position, "");
     }
@@ -91,6 +71,26 @@ void set_keys(ctl::arg_reader& a, YAML::Node port, const json& set) {
 }
 
 } // namespace
+
+YAML::Node yaml_of(const json& v) {
+    YAML::Node n;
+    if (v.is_object()) {
+        for (const auto& [key, value] : v.items()) {
+            n[key] = yaml_of(value);
+        }
+    } else if (v.is_array()) {
+        for (const auto& item : v) {
+            n.push_back(yaml_of(item));
+        }
+    } else if (v.is_string()) {
+        n = v.get<std::string>();
+    } else if (v.is_number_integer()) {
+        n = v.dump(); // as text: the loader takes decimal and 0x integers alike
+    } else {
+        n = v.dump(); // floats and booleans: the loader refuses them where it wants integers
+    }
+    return n;
+}
 
 json commands::change_to(const config::load_result& loaded, bool dry_run) {
     if (!loaded.value) {

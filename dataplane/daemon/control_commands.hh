@@ -83,6 +83,11 @@ private:
     nlohmann::json port_set(ctl::arg_reader& a);
     nlohmann::json port_add(ctl::arg_reader& a);
     nlohmann::json port_remove(ctl::arg_reader& a);
+    // daemon/control_vnis.cc
+    nlohmann::json vni_show(ctl::arg_reader& a);
+    nlohmann::json vni_add(ctl::arg_reader& a);
+    nlohmann::json vni_set(ctl::arg_reader& a);
+    nlohmann::json vni_remove(ctl::arg_reader& a);
     // daemon/control_observe.cc
     nlohmann::json capture_start(ctl::arg_reader& a);
     nlohmann::json capture_read(ctl::arg_reader& a);
@@ -161,6 +166,9 @@ private:
     observation<trace_session> _trace;
     uint32_t _session_ids = 0;
 };
+
+// A JSON value as the YAML node the configuration loader reads (port.set's and vni.set's keys).
+YAML::Node yaml_of(const nlohmann::json& v);
 
 // The control channel as the daemon runs it: the commands, the inbox that carries them to
 // the control thread, and the socket server. Destroyed before the fabric.

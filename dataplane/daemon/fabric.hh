@@ -118,6 +118,8 @@ private:
     // `added_slots`, the rest vacant.
     config::model in_slots(const config::model& next, const std::vector<uint16_t>& added_slots,
                            const std::vector<config::port>& added) const;
+    std::optional<vtep_control::rebuilt> rebuild_vxlan(const config::model& slotted, snapshot& snap) const;
+    void vxlan_changed(const std::optional<vtep_control::rebuilt>& r);
     std::vector<std::vector<rx_queue>> polls_after(const snapshot& running, const config::model& slotted,
                                                     const std::vector<uint16_t>& added_slots) const;
 

@@ -6,11 +6,13 @@
 //      names them, no worker polls them); a device that refuses ends the change here;
 //   2. changed MTUs are set (a refusal puts back those set, closes what step 1 opened; an MTU
 //      longer than a VDE port's buffers, sized at start, is refused before any is set);
-//   3. one snapshot is published: VLAN tables with every domain at its index, and the poll
+//   3. one snapshot is published: VLAN tables with every domain at its index, the VTEP table
+//      rebuilt over them (remotes at their indices, tables/vtep_control.hh), and the poll
 //      lists without the removed ports' queues and with the added ones'; publish() returns
 //      after an RCU grace period, so no worker still polls, or sends to, a removed port;
 //   4. learn events queued before that are applied, then the MACs the change made wrong are
-//      flushed (a removed port's, domains a port left) and static entries replaced;
+//      flushed (a removed port's, domains a port left, remote VTEPs and VNIs the change
+//      removed), static entries replaced, and multicast groups joined and left;
 //   5. removed ports are stopped, closed and their virtual devices detached.
 
 #include "daemon/fabric.hh"
@@ -161,6 +163,36 @@ std::vector<std::vector<rx_queue>> fabric::polls_after(const snapshot& running, 
     return polls;
 }
 
+// The VTEP table follows every change, not only one of the segments: a port may have added a
+// domain, and the table's per-domain lists must cover every domain of the new VLAN tables.
+std::optional<vtep_control::rebuilt> fabric::rebuild_vxlan(const config::model& slotted, snapshot& snap) const {
+    if (!_vteps) {
+        return std::nullopt;
+    }
+    auto r = vtep_control::rebuild(snap.vxlan, slotted, snap.l2);
+    snap.vxlan = std::move(r.table);
+    r.table = {};
+    return r;
+}
+
+// After the grace period: the MACs learned against remotes no VNI floods to any more, or in a
+// domain whose VNI went or changed, are flushed (they would be dropped or sent into the wrong
+// segment); the groups are joined and left.
+void fabric::vxlan_changed(const std::optional<vtep_control::rebuilt>& r) {
+    if (!r) {
+        return;
+    }
+    for (const uint16_t destination : r->retired) {
+        const size_t n = _macs->flush(destination);
+        spdlog::info("vxlan: {} removed: {} learned MACs flushed", destination_name(destination), n);
+    }
+    for (const uint16_t bd : r->domains) {
+        const size_t n = _macs->flush_from(remote_port_base, bd);
+        spdlog::info("vxlan: domain {} changed its VNI: {} MACs learned from the overlay flushed", bd, n);
+    }
+    _vteps->adopt_groups(_state->current().vxlan.groups);
+}
+
 void fabric::reconfigure(const config::model& next, const config::change_plan& plan) {
     const auto added_slots = open_added_ports(plan.ports_added);
     const config::model slotted = in_slots(next, added_slots, plan.ports_added);
@@ -191,12 +223,14 @@ void fabric::reconfigure(const config::model& next, const config::change_plan& p
         snap->names[s].clear();
     }
     snap->polls = polls_after(running, slotted, added_slots);
+    const auto vxlan_flushes = rebuild_vxlan(slotted, *snap);
     const l2_tables before = running.l2; // `running` is freed by publish()
     _state->publish(std::move(snap));     // returns after the grace period: no worker sees `before`
     const auto& after = _state->current().l2;
 
     // Learn events queued before the grace period may still name a removed port.
     _learner->drain();
+    vxlan_changed(vxlan_flushes);
     for (uint16_t s : removed_slots) {
         const size_t n = _macs->flush(s);
         spdlog::info("port '{}' removed: {} learned MACs flushed", _model.ports[s].name, n);

@@ -157,6 +157,28 @@ TEST(membership, mldv2_report_matches_scapy_including_the_pseudo_header_of_icmpv
     EXPECT_EQ(f, from_hex(mld_current));
 }
 
+// Leaving (a runtime change dropped the group): "change to include {}", RFC 3376 5.1 / RFC 3810 6.1.
+// The IPv4 report as igmp_join with IGMPv3gr(rtype=3, maddr='239.1.1.1') alone
+//   (IP header checksum 0x41f8, IGMP checksum 0xeafb);
+constexpr std::string_view igmp_leave =
+    "01005e000016020000000101080046c0002800004000010241f8c0000201e0000016940400002200eafb0000000103000000"
+    "ef010101";
+// the IPv6 one as mld_current with ICMPv6MLDMultAddrRec(rtype=3, dst='ff05::42')   (checksum 0x70c5)
+constexpr std::string_view mld_leave =
+    "33330000001602000000010186dd6000000000240001fe80000000000000000000fffe000101ff020000000000000000000000"
+    "0000163a000502000001008f0070c50000000103000000ff050000000000000000000000000042";
+
+TEST(membership, leave_reports_match_scapy) {
+    const std::vector<ip_address> v4{ip("239.1.1.1")};
+    bytes f(membership::report_len(true, v4.size()), 0);
+    membership::write_report(f.data(), ours, ip("192.0.2.1"), membership::record::change_to_include, v4);
+    EXPECT_EQ(f, from_hex(igmp_leave));
+    const std::vector<ip_address> v6{ip("ff05::42")};
+    bytes g(membership::report_len(false, v6.size()), 0);
+    membership::write_report(g.data(), ours, ipv6::link_local(ours), membership::record::change_to_include, v6);
+    EXPECT_EQ(g, from_hex(mld_leave));
+}
+
 TEST(membership, the_largest_reports_fit_a_1500_byte_mtu) {
     EXPECT_LE(membership::report_len(true, membership::max_records), 1514u);
     EXPECT_LE(membership::report_len(false, membership::max_records), 1514u);

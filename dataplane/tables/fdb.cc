@@ -195,10 +195,19 @@ size_t fdb::age(uint32_t now) {
 }
 
 size_t fdb::flush(int port, int bd) {
+    return flush_where([&](const slot_owner& o) { return (port < 0 || o.hit.port() == port) && (bd < 0 || o.key.bd() == bd); });
+}
+
+size_t fdb::flush_from(uint16_t first_port, uint16_t bd) {
+    return flush_where([&](const slot_owner& o) { return o.hit.port() >= first_port && o.key.bd() == bd; });
+}
+
+template <class Match>
+size_t fdb::flush_where(const Match& match) {
     std::vector<uint32_t> doomed;
     for (uint32_t s = 0; s < _max_entries; ++s) {
         const auto& o = _owners[s];
-        if (o.in_use && !o.hit.is_static() && (port < 0 || o.hit.port() == port) && (bd < 0 || o.key.bd() == bd)) {
+        if (o.in_use && !o.hit.is_static() && match(o)) {
             doomed.push_back(s);
         }
     }

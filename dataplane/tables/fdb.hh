@@ -132,6 +132,9 @@ public:
     size_t age(uint32_t now);
     // Removes learned entries matching the filters (nullopt-like: -1 = any).
     size_t flush(int port = -1, int bd = -1);
+    // Removes the learned entries of domain `bd` whose destination is `first_port` or above
+    // (the remote VTEPs, tables/vtep_table.hh); returns how many.
+    size_t flush_from(uint16_t first_port, uint16_t bd);
 
     std::vector<fdb_entry> entries(uint32_t now) const;
     size_t size() const { return _max_entries - _free_slots.size(); }
@@ -149,6 +152,9 @@ private:
     bool insert(fdb_key key, uint16_t port, bool is_static, uint32_t now);
     // Removes the keys of these slots and frees them after a grace period.
     void erase(const std::vector<uint32_t>& slots);
+    // Removes the learned entries `match(slot_owner)` picks.
+    template <class Match>
+    size_t flush_where(const Match& match);
     std::optional<fdb_hit> find(fdb_key key) const;
 
     rte_hash* _hash = nullptr;

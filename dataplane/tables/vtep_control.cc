@@ -35,9 +35,12 @@ uint16_t add_remote(vtep_table& t, const ip_address& ip, bool is_group, uint16_t
     r.outer.dscp = t.dscp;
     r.is_group = is_group;
     r.vxvde = vxvde_port != 0;
+    if (is_group && !std::binary_search(t.groups.begin(), t.groups.end(), ip)) {
+        t.groups.insert(std::lower_bound(t.groups.begin(), t.groups.end(), ip), ip);
+    }
     for (size_t i = 0; i < t.remotes.size(); ++i) {
-        if (t.remotes[i].key() == r.key() && t.remotes[i].is_group == is_group) {
-            return static_cast<uint16_t>(i);
+        if (!t.remotes[i].retired && t.remotes[i].key() == r.key() && t.remotes[i].is_group == is_group) {
+            return static_cast<uint16_t>(i); // kept: its index and its next hop
         }
     }
     if (const auto sibling = t.any_remote_at(ip); sibling && !is_group) {
@@ -50,9 +53,6 @@ uint16_t add_remote(vtep_table& t, const ip_address& ip, bool is_group, uint16_t
     if (is_group) {
         r.outer.dst_mac = vxlan::group_mac(ip);
         r.resolved = true;
-        if (!std::binary_search(t.groups.begin(), t.groups.end(), ip)) {
-            t.groups.insert(std::lower_bound(t.groups.begin(), t.groups.end(), ip), ip);
-        }
     }
     const auto index = static_cast<uint16_t>(t.remotes.size());
     t.remotes.push_back(r);
@@ -62,6 +62,12 @@ uint16_t add_remote(vtep_table& t, const ip_address& ip, bool is_group, uint16_t
         t.unicast_remotes.insert(at, {r.key(), index});
     }
     return index;
+}
+
+uint64_t now_ms() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
 }
 
 // A VXLAN VTEP and vxvde endpoints may share an address, and so a next hop: one of them (the
@@ -75,26 +81,9 @@ std::string remote_name(const ip_address& ip, uint16_t vxvde_port) {
                            : fmt::format("vxvde endpoint {}", remote_key{ip, vxvde_port}.to_string());
 }
 
-} // namespace
-
-vtep_table vtep_control::build(const config::model& m, const l2_tables& l2, const mac_addr& underlay_mac) {
-    vtep_table t;
-    if (!m.vxlan) {
-        return t;
-    }
-    const auto& v = *m.vxlan;
-    for (size_t i = 0; i < m.ports.size(); ++i) {
-        if (config::is_underlay(m, i)) {
-            t.underlay = static_cast<uint16_t>(i);
-        }
-    }
-    t.mac = underlay_mac;
-    t.v4 = v.address.empty() ? std::nullopt : ip_address::parse(v.address);
-    t.v6 = v.address6.empty() ? std::nullopt : ip_address::parse(v.address6);
-    t.udp_port = v.udp_port;
-    t.ttl = v.ttl;
-    t.dscp = v.dscp;
-    t.next_hop = mac_addr::parse(v.next_hop_mac);
+// The per-domain part of the table, from the segments: VNI <-> domain, flood lists, groups,
+// vxvde ports. Remotes already in `t` keep their index (add_remote finds them).
+void add_segments(vtep_table& t, const config::vtep& v, const l2_tables& l2) {
     t.vni_of_bd.assign(l2.domains.size(), 0);
     t.source_port_of_bd.assign(l2.domains.size(), 0);
     t.flood_of_bd.assign(l2.domains.size(), {});
@@ -117,16 +106,82 @@ vtep_table vtep_control::build(const config::model& m, const l2_tables& l2, cons
     std::sort(t.bd_of_segment.begin(), t.bd_of_segment.end());
     std::sort(t.vxvde_ports.begin(), t.vxvde_ports.end());
     t.vxvde_ports.erase(std::unique(t.vxvde_ports.begin(), t.vxvde_ports.end()), t.vxvde_ports.end());
+}
+
+// Every remote index some flood list names: the configured remotes and groups.
+std::vector<bool> flood_targets(const vtep_table& t) {
+    std::vector<bool> out(t.remotes.size(), false);
+    for (const auto& list : t.flood_of_bd) {
+        for (const uint16_t r : list) {
+            out[r] = true;
+        }
+    }
+    return out;
+}
+
+void retire(vtep_table& t, uint16_t index) {
+    remote_vtep& r = t.remotes[index];
+    r.retired = true;
+    r.resolved = false; // a frame still sent to it (its MACs are flushed after the grace period) is dropped
+    std::erase_if(t.unicast_remotes, [&](const auto& e) { return e.second == index; });
+}
+
+} // namespace
+
+vtep_control::rebuilt vtep_control::rebuild(const vtep_table& running, const config::model& m, const l2_tables& l2) {
+    rebuilt out;
+    vtep_table& t = out.table;
+    t = running; // the local endpoint (restart-only), every remote in its slot with its next hop
+    t.groups.clear();
+    t.vxvde_ports.clear();
+    t.bd_of_segment.clear();
+    add_segments(t, *m.vxlan, l2);
+    const auto before = flood_targets(running);
+    const auto after = flood_targets(t);
+    for (size_t i = 0; i < before.size(); ++i) {
+        if (before[i] && !after[i]) {
+            retire(t, static_cast<uint16_t>(i));
+            out.retired.push_back(static_cast<uint16_t>(remote_port_base + i));
+        }
+    }
+    // Domain indices stay across changes (l2_tables::build), so the running table's are the same domains.
+    for (uint16_t bd = 0; bd < running.vni_of_bd.size(); ++bd) {
+        const bool had = running.vni_of_bd[bd] != 0;
+        const bool same = bd < t.vni_of_bd.size() && t.vni_of_bd[bd] == running.vni_of_bd[bd] &&
+                          t.source_port_of_bd[bd] == running.source_port_of_bd[bd];
+        if (had && !same) {
+            out.domains.push_back(bd);
+        }
+    }
+    return out;
+}
+
+vtep_table vtep_control::build(const config::model& m, const l2_tables& l2, const mac_addr& underlay_mac) {
+    vtep_table t;
+    if (!m.vxlan) {
+        return t;
+    }
+    const auto& v = *m.vxlan;
+    for (size_t i = 0; i < m.ports.size(); ++i) {
+        if (config::is_underlay(m, i)) {
+            t.underlay = static_cast<uint16_t>(i);
+        }
+    }
+    t.mac = underlay_mac;
+    t.v4 = v.address.empty() ? std::nullopt : ip_address::parse(v.address);
+    t.v6 = v.address6.empty() ? std::nullopt : ip_address::parse(v.address6);
+    t.udp_port = v.udp_port;
+    t.ttl = v.ttl;
+    t.dscp = v.dscp;
+    t.next_hop = mac_addr::parse(v.next_hop_mac);
+    add_segments(t, v, l2);
     return t;
 }
 
-namespace {
-uint64_t now_ms() {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::steady_clock::now().time_since_epoch())
-                                     .count());
+void vtep_control::adopt_groups(const std::vector<ip_address>& groups) {
+    _membership.change_groups(groups, now_ms());
 }
-} // namespace
+
 
 vtep_control::vtep_control(snapshot_holder& state, rte_mempool* pool, const coarse_clock& clock)
     : _state(state), _pool(pool), _clock(clock), _membership(state.current().vxlan.groups, std::random_device{}()) {}
@@ -184,7 +239,7 @@ bool vtep_control::apply(const vtep_event& e, vtep_table& t) {
     _refresh.confirmed(e.ip, _clock.now_s());
     bool changed = false; // every remote at that address: a VTEP and vxvde endpoints may share it
     for (auto& r : t.remotes) {
-        if (r.is_group || r.outer.dst_ip != e.ip || (r.resolved && r.outer.dst_mac == e.mac)) {
+        if (r.is_group || r.retired || r.outer.dst_ip != e.ip || (r.resolved && r.outer.dst_mac == e.mac)) {
             continue;
         }
         r.outer.dst_mac = e.mac;

@@ -13,7 +13,8 @@
 //   vtep_events. A resolved next hop that has not answered for 30 s is probed, and resolved
 //   again when three probes go unanswered (tables/next_hop_refresh.hh).
 // - Keeps the VTEP a member of its multicast groups (tables/vtep_membership.hh): IGMPv3/MLDv2
-//   reports when it starts, and answers to the queries the workers forward.
+//   reports when it starts and when a runtime change adds or drops a group (a leave), and
+//   answers to the queries the workers forward.
 // - Adds the remote VTEPs the workers report (VXLAN frames from an address not in the table,
 //   typically a peer that floods to a multicast group), so that their MACs can be learned;
 //   vxvde endpoints likewise, by (address, source port).
@@ -43,6 +44,21 @@ public:
     // The table for a validated model, before anything runs; `underlay_mac` is the MAC of the
     // underlay port's device.
     static vtep_table build(const config::model& m, const l2_tables& l2, const mac_addr& underlay_mac);
+
+    // A runtime change of the segments (config/diff.hh): the table for the validated model `m`
+    // (whose vxlan: section differs from the running one in its vnis: only) over its new VLAN
+    // tables `l2`. What stays keeps its index and its resolved next hop; what the change made
+    // wrong is listed for the fabric to flush once the table is published and a grace period
+    // has passed.
+    struct rebuilt {
+        vtep_table table;
+        std::vector<uint16_t> retired; // destinations (remote_port_base + i) no VNI floods to any more
+        std::vector<uint16_t> domains; // domains whose VNI went away or changed: their remote MACs go
+    };
+    static rebuilt rebuild(const vtep_table& running, const config::model& m, const l2_tables& l2);
+    // After a rebuilt table is published: joins the groups it added and leaves those it
+    // dropped (tables/vtep_membership.hh).
+    void adopt_groups(const std::vector<ip_address>& groups);
 
     vtep_control(snapshot_holder& state, rte_mempool* pool, const coarse_clock& clock);
 

@@ -18,8 +18,13 @@
 // that the schedule is tested without waiting (tables/vtep_membership_test.cc). Control
 // thread only: vtep_control (tables/vtep_control.hh) turns what is due into frames.
 //
-// Leaving a group (IGMP change-to-include, MLD done) is never due: the vxlan: section, and so
-// the groups, cannot change while the switch runs (config/diff.hh).
+// - change_groups(): after a runtime change of the vxlan: segments, a state-change report
+//   joins each new group (change to exclude {}) and leaves each group gone (change to include
+//   {}: RFC 3376 section 5.1, RFC 3810 section 6.1, the form an IGMPv3/MLDv2 host leaves in),
+//   now and a second later; answers still due for a group gone are dropped.
+//
+// Reports due at the same time are merged per family and record type, so a change of many
+// groups costs one report per family and kind (split at membership::max_records groups).
 
 #include <cstdint>
 #include <random>
@@ -36,6 +41,8 @@ public:
     vtep_membership(std::vector<ip_address> groups, uint32_t seed);
 
     void joined(uint64_t now_ms);
+    // The VTEP's groups are now `groups`: joins the new ones, leaves those gone.
+    void change_groups(std::vector<ip_address> groups, uint64_t now_ms);
     // `group` unspecified (membership::unspecified): a general query of its family.
     void query(const ip_address& group, uint32_t max_delay_ms, uint64_t now_ms);
 
@@ -54,6 +61,9 @@ private:
         uint64_t at;
     };
     void schedule(const pending& p);
+    // A state-change report for one group, now and once more (robustness 2); it replaces
+    // anything still due for that group.
+    void state_change(const ip_address& group, membership::record type, uint64_t now_ms);
     bool has_groups(bool v4) const;
 
     std::vector<ip_address> _groups;

@@ -108,5 +108,45 @@ TEST(vtep_membership, many_groups_are_split_into_reports_of_max_records) {
     EXPECT_EQ(r[1].groups.size(), 1u);
 }
 
+// A runtime change of the segments: new groups joined, groups gone left, each now and a second
+// later, one report per family and kind; nothing more is said for a group gone.
+TEST(vtep_membership, a_change_joins_new_groups_and_leaves_those_gone) {
+    auto m = with_groups();
+    m.joined(0);
+    m.due(1000);
+    m.query(v4_other, 5000, 2000); // an answer pending for a group about to go
+    const ip_address v4_new = ip("239.1.1.3");
+    const ip_address v6_new = ip("ff05::43");
+    m.change_groups({v4_group, v4_new, v6_new}, 2000);
+    const auto now = m.due(2000);
+    ASSERT_EQ(now.size(), 4u);
+    EXPECT_EQ(now[0].type, record::change_to_exclude);
+    EXPECT_EQ(now[0].groups, (std::vector{v4_new}));
+    EXPECT_EQ(now[1].type, record::change_to_exclude);
+    EXPECT_EQ(now[1].groups, (std::vector{v6_new}));
+    EXPECT_EQ(now[2].type, record::change_to_include);
+    EXPECT_EQ(now[2].groups, (std::vector{v4_other}));
+    EXPECT_EQ(now[3].type, record::change_to_include);
+    EXPECT_EQ(now[3].groups, (std::vector{v6_group}));
+    EXPECT_TRUE(m.due(2999).empty());
+    EXPECT_EQ(m.due(3000).size(), 4u) << "robustness 2: once more a second later";
+    EXPECT_TRUE(m.due(100000).empty()) << "the query's answer for the group gone is not sent";
+    // A general query now answers for the new set.
+    m.query(membership::unspecified(true), 0, 200000);
+    const auto answer = m.due(200000);
+    ASSERT_EQ(answer.size(), 1u);
+    EXPECT_EQ(answer[0].groups, (std::vector{v4_group, v4_new}));
+}
+
+TEST(vtep_membership, a_group_left_and_joined_again_before_its_reports_went_is_joined) {
+    auto m = with_groups();
+    m.change_groups({v4_other, v6_group}, 0);
+    m.change_groups({v4_group, v4_other, v6_group}, 10);
+    const auto r = m.due(10);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].type, record::change_to_exclude);
+    EXPECT_EQ(r[0].groups, (std::vector{v4_group}));
+}
+
 } // namespace
 } // namespace vx

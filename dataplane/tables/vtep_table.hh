@@ -13,7 +13,10 @@
 //
 // A remote VTEP is a destination in the MAC table like a port: fdb entries hold port numbers,
 // and remote_port_base + i means remotes[i]. Indices are never reused while the switch runs,
-// so an entry learned against a remote never points at another one.
+// so an entry learned against a remote never points at another one: a remote that a runtime
+// change of the vxlan: section removes stays in its slot, retired (no flood list names it, the
+// unicast index leaves it out, frames to it are dropped as vxlan_no_next_hop until the MACs
+// learned against it are flushed), and comes back, if ever, in a new slot.
 //
 // vxvde networks (docs/vde.md) share all of it: the underlay, the address, the next hops, the
 // groups. They differ in three places: a domain is found by (UDP port, VNI), since each vxvde
@@ -62,6 +65,7 @@ struct remote_vtep {
     bool resolved = false;       // a next-hop MAC is known: frames can go
     bool is_group = false;       // a multicast group: a flood target, never learned against
     bool vxvde = false;          // a vxvde endpoint (or group): outer.dst_port is its own
+    bool retired = false;        // removed by a runtime change: its slot stays, unused (above)
 
     remote_key key() const { return {outer.dst_ip, vxvde ? outer.dst_port : uint16_t{0}}; }
 };

@@ -219,6 +219,13 @@ class switch:
 
     def control(self, cmd, **args):
         """One request on the daemon's control socket (docs/control-protocol.md); its result."""
+        reply = self.request(cmd, **args)
+        if not reply.get("ok"):
+            raise Fatal(f"vxswitchd {self.name} refused {cmd}: {reply.get('error')}")
+        return reply["result"]
+
+    def request(self, cmd, **args):
+        """The daemon's whole reply to one request: {"ok": true, "result": ...} or {"ok": false, "error": ...}."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(10)
             s.connect(self.control_socket)
@@ -229,10 +236,7 @@ class switch:
                 if not chunk:
                     raise Fatal(f"vxswitchd {self.name} closed the control connection on {cmd}")
                 buf += chunk
-        reply = json.loads(buf)
-        if not reply.get("ok"):
-            raise Fatal(f"vxswitchd {self.name} refused {cmd}: {reply.get('error')}")
-        return reply["result"]
+        return json.loads(buf)
 
     def counters(self):
         """{port: {counter or drop reason: value}}, read live."""
