@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -31,8 +32,30 @@ struct port_set_options {
     std::optional<std::string> tpid;
     std::optional<std::string> foreign_tpid;
     std::optional<std::string> mtu;
+    // An af_xdp port's steering keys (docs/af-xdp.md), by the key they set: "own", "steer.udp", ...
+    std::array<std::optional<std::string>, 8> steering;
+    std::string type;  // port add: af_xdp
+    std::string iface; // port add, type af_xdp
     bool dry_run = false;
 };
+
+// vxctl's steering flags and the keys they set: one key of steer: or drop: each, so a flag
+// leaves the map's other keys as they are.
+struct steering_flag {
+    const char* flag;
+    const char* key;
+    const char* help;
+};
+constexpr std::array<steering_flag, 8> steering_flags{{
+    {"--own", "own", "af_xdp: true (every frame to the switch) or false, or none"},
+    {"--steer-vlans", "steer.vlans", "af_xdp: steered VLANs, e.g. 10,20 ('' none; none: the VLANs the port carries)"},
+    {"--steer-udp", "steer.udp", "af_xdp: steered UDP destinations, e.g. 192.0.2.1:4789,*:4790 (none: no key)"},
+    {"--steer-macs", "steer.macs", "af_xdp: steered destination MACs or ranges (MAC-MAC), comma-separated, or none"},
+    {"--drop-vlans", "drop.vlans", "af_xdp: VLANs dropped in XDP, e.g. 30, or none"},
+    {"--drop-ethertypes", "drop.ethertypes", "af_xdp: EtherTypes dropped in XDP, e.g. 0x88cc, or none"},
+    {"--drop-src-macs", "drop.src_macs", "af_xdp: source MACs dropped in XDP, or none"},
+    {"--drop-udp", "drop.udp", "af_xdp: UDP destinations dropped in XDP, e.g. *:9999, or none"},
+}};
 
 // "10,20,100-199" as the file's list: numbers, and ranges as strings; "" is the empty list.
 json vlan_list(const std::string& text) {
@@ -89,6 +112,18 @@ json settings(const port_set_options& o) {
     if (o.queues != 0) {
         set["queues"] = o.queues;
     }
+    for (size_t i = 0; i < steering_flags.size(); ++i) {
+        if (const auto& text = o.steering[i]) {
+            const std::string_view key = steering_flags[i].key;
+            if (*text == "none") {
+                set[key] = nullptr;
+            } else if (key == "own") {
+                set[key] = *text; // the loader reads true/false and says what else is wrong
+            } else {
+                set[key] = vlan_list(*text);
+            }
+        }
+    }
     return set;
 }
 
@@ -103,6 +138,9 @@ void add_key_options(CLI::App* cmd, port_set_options& o) {
     cmd->add_option("--tpid", o.tpid, "the outer tag's TPID, e.g. 0x9100, or none for the mode's default");
     cmd->add_option("--foreign-tpid", o.foreign_tpid, "payload or drop");
     cmd->add_option("--mtu", o.mtu, "68..16128, or none for the default (1500)");
+    for (size_t i = 0; i < steering_flags.size(); ++i) {
+        cmd->add_option(steering_flags[i].flag, o.steering[i], steering_flags[i].help);
+    }
     cmd->add_flag("--dry-run", o.dry_run, "validate and say what would change; change nothing");
 }
 
@@ -127,26 +165,39 @@ void add_port_commands(CLI::App& app, context& ctx) {
     port->require_subcommand(1);
 
     const auto o = std::make_shared<port_set_options>();
-    auto* set = port->add_subcommand("set", "change a port's mode, VLANs, TPID or MTU; validated whole, hitless");
+    auto* set = port->add_subcommand(
+        "set", "change a port's mode, VLANs, TPID, MTU or XDP steering; validated whole, hitless");
     set->add_option("port", o->port, "the port's name")->required();
     add_key_options(set, *o);
     set->callback([&ctx, o] {
         const json set_keys = settings(*o);
         if (set_keys.empty()) {
-            throw CLI::ValidationError("port set", "nothing to set: give at least one of --mode, --vlan, --vlans, ...");
+            throw CLI::ValidationError("port set",
+                                       "nothing to set: give at least one of --mode, --vlan, --vlans, --steer-udp, ...");
         }
         send_change(ctx, "port.set", {{"port", o->port}, {"set", set_keys}, {"dry_run", o->dry_run}});
     });
 
     const auto n = std::make_shared<port_set_options>();
-    auto* add = port->add_subcommand("add", "add a port on a DPDK device (net_null0,no-rx=1, a PCI address, ...); "
-                                            "af_xdp and VDE ports need a restart");
+    auto* add = port->add_subcommand("add", "add a port on a DPDK device (net_null0,no-rx=1, a PCI address, ...) "
+                                            "or an af_xdp port (--type af_xdp --iface IF); VDE ports need a restart");
     add->add_option("port", n->port, "the new port's name")->required();
-    add->add_option("--device", n->device, "DPDK devargs, as the file's device key")->required();
+    auto* device = add->add_option("--device", n->device, "DPDK devargs, as the file's device key");
+    auto* type = add->add_option("--type", n->type, "af_xdp: a port on an interface, with vxswitch's XDP program");
+    add->add_option("--iface", n->iface, "af_xdp: the interface")->needs(type);
+    device->excludes(type);
     add->add_option("--queues", n->queues, "RX queues (default 1)")->check(CLI::Range(1, 64));
     add_key_options(add, *n);
     add->callback([&ctx, n] {
-        json args = {{"port", n->port}, {"device", n->device}, {"dry_run", n->dry_run}};
+        if (n->device.empty() && n->type.empty()) {
+            throw CLI::ValidationError("port add", "give --device DEVARGS, or --type af_xdp --iface IF");
+        }
+        json args = {{"port", n->port}, {"dry_run", n->dry_run}};
+        for (const auto& [key, value] : {std::pair{"device", n->device}, {"type", n->type}, {"iface", n->iface}}) {
+            if (!value.empty()) {
+                args[key] = value;
+            }
+        }
         if (const json keys = settings(*n); !keys.empty()) {
             args["set"] = keys;
         }

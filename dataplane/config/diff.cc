@@ -93,12 +93,16 @@ const port* find_port(const model& m, const std::string& name) {
     return it == m.ports.end() ? nullptr : &*it;
 }
 
-// What kind of port may come and go at runtime: one on a DPDK device. An af_xdp port's XDP
-// program and a VDE port's rings and I/O thread are set up at start only.
+// What a port is on, for the lines of a change: its device, or an af_xdp port's interface
+// (its device is generated: config/xdp_steering.hh).
+std::string device_of(const port& p) {
+    return p.xdp ? fmt::format("af_xdp on {}", p.xdp->iface) : p.device;
+}
+
+// What kind of port may come and go at runtime: one on a DPDK device, af_xdp ports included
+// (their program comes and goes with the device). A VDE port's ring ethdev is named by its
+// place in the file and its endpoint is served by the bridge's I/O thread, made at start.
 std::optional<std::string> restart_only_kind(const port& p) {
-    if (p.xdp) {
-        return "an af_xdp port";
-    }
     if (p.vde) {
         return "a VDE port";
     }
@@ -117,7 +121,7 @@ void port_set_changes(const model& running, const model& next, change_plan& plan
                 plan.refused.push_back(fmt::format("ports: removing port '{}' ({}) needs a restart", p.name, *kind));
             }
             plan.ports_removed.push_back(p.name);
-            plan.changes.push_back(fmt::format("port '{}': removed ({})", p.name, p.device));
+            plan.changes.push_back(fmt::format("port '{}': removed ({})", p.name, device_of(p)));
         } else {
             kept_before.push_back(p.name);
         }
@@ -129,7 +133,7 @@ void port_set_changes(const model& running, const model& next, change_plan& plan
             plan.refused.push_back(fmt::format("ports: adding port '{}' ({}) needs a restart", p.name, *kind));
         } else {
             plan.ports_added.push_back(p);
-            plan.changes.push_back(fmt::format("port '{}': added ({}, {})", p.name, p.device, describe_vlans(p)));
+            plan.changes.push_back(fmt::format("port '{}': added ({}, {})", p.name, device_of(p), describe_vlans(p)));
         }
     }
     if (kept_before != kept_after) {

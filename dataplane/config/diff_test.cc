@@ -79,8 +79,22 @@ TEST(config_diff, what_needs_a_restart_is_refused_by_key) {
               (std::vector<std::string>{"ports[2] 'n'.device: net_null_n -> net_null_m needs a restart"}));
     EXPECT_EQ(refused(changed("device: \"net_null_n\",", "device: \"net_null_n\", queues: 2,")),
               (std::vector<std::string>{"ports[2] 'n'.queues: 1 -> 2 needs a restart"}));
-    EXPECT_EQ(refused(changed("vlan: 30 }\n", "vlan: 30 }\n  - { name: m, type: af_xdp, iface: eth9, own: true }\n")),
-              (std::vector<std::string>{"ports: adding port 'm' (an af_xdp port) needs a restart"}));
+    EXPECT_EQ(refused(changed("vlan: 30 }\n", "vlan: 30 }\n  - { name: m, type: vde, url: \"vde:///tmp/v\" }\n")),
+              (std::vector<std::string>{"ports: adding port 'm' (a VDE port) needs a restart"}));
+}
+
+TEST(config_diff, af_xdp_ports_are_added_and_removed) {
+    const auto added = diff(load_ok(running_text),
+                            changed("vlan: 30 }\n", "vlan: 30 }\n  - { name: m, type: af_xdp, iface: eth9, own: true }\n"));
+    ASSERT_TRUE(added.refused.empty()) << added.refused.front();
+    ASSERT_EQ(added.ports_added.size(), 1u);
+    ASSERT_TRUE(added.ports_added[0].xdp.has_value());
+    EXPECT_EQ(added.changes, (std::vector<std::string>{"port 'm': added (af_xdp on eth9, access vlan 1)"}));
+    const model with_m = changed("vlan: 30 }\n", "vlan: 30 }\n  - { name: m, type: af_xdp, iface: eth9, own: true }\n");
+    const auto removed = diff(with_m, load_ok(running_text));
+    ASSERT_TRUE(removed.refused.empty()) << removed.refused.front();
+    EXPECT_EQ(removed.ports_removed, (std::vector<std::string>{"m"}));
+    EXPECT_EQ(removed.changes, (std::vector<std::string>{"port 'm': removed (af_xdp on eth9)"}));
 }
 
 TEST(config_diff, device_ports_are_added_and_removed) {

@@ -47,6 +47,34 @@ std::vector<std::string> without_positions(std::vector<std::string> errors) {
     return errors;
 }
 
+// The maps of a port whose keys may be set one at a time ("steer.udp", vxctl's steering
+// flags): the key changes and its siblings stay.
+constexpr std::array keyed_maps{"steer", "drop"};
+
+// Sets "MAP.KEY" (null removes it, and the map once it is empty).
+void set_map_key(ctl::arg_reader& a, YAML::Node port, const std::string& path, const json& value) {
+    const std::string map = path.substr(0, path.find('.'));
+    const std::string key = path.substr(map.size() + 1);
+    if (std::find(keyed_maps.begin(), keyed_maps.end(), map) == keyed_maps.end() || key.empty() ||
+        key.find('.') != std::string::npos) {
+        a.fail("set", fmt::format("'{}': only keys of steer and drop are set one by one (steer.udp, drop.vlans, ...)",
+                                  path));
+    }
+    if (value.is_null()) {
+        if (port[map]) {
+            port[map].remove(key);
+            if (port[map].size() == 0) {
+                port.remove(map);
+            }
+        }
+        return;
+    }
+    if (!port[map] || !port[map].IsMap()) {
+        port[map] = YAML::Node(YAML::NodeType::Map);
+    }
+    port[map][key] = yaml_of(value);
+}
+
 // Sets a port's keys (null removes one; a new mode drops the old mode's VLAN keys).
 void set_keys(ctl::arg_reader& a, YAML::Node port, const json& set) {
     const auto mode = set.find("mode");
@@ -60,9 +88,12 @@ void set_keys(ctl::arg_reader& a, YAML::Node port, const json& set) {
             a.fail("set", "a port's name cannot change (it names the port)");
         }
         if (key == "device" || key == "type") {
-            a.fail("set", fmt::format("'{}' is not a key port.set or port.add set (port.add takes the device)", key));
+            a.fail("set", fmt::format("'{}' is not a key port.set or port.add set (port.add takes the device or the "
+                                      "type)", key));
         }
-        if (value.is_null()) {
+        if (key.find('.') != std::string::npos) {
+            set_map_key(a, port, key, value);
+        } else if (value.is_null()) {
             port.remove(key);
         } else {
             port[key] = yaml_of(value);
@@ -156,17 +187,32 @@ json commands::port_set(ctl::arg_reader& a) {
 
 json commands::port_add(ctl::arg_reader& a) {
     const auto name = a.required_text("port");
-    const auto device = a.required_text("device");
+    const auto device = a.text("device");
+    const auto type = a.text("type");
+    const auto iface = a.text("iface");
     const json* set = a.object("set");
     const bool dry_run = a.flag("dry_run");
     a.done();
     if (std::any_of(_running.ports.begin(), _running.ports.end(), [&](const auto& p) { return p.name == name; })) {
         throw request_error(fmt::format("a port is already named '{}'", name));
     }
+    if (!device && !type) {
+        a.fail("device", "a port is added on a device (devargs), or is of a type (type: af_xdp with an iface)");
+    }
     YAML::Node root = running_yaml();
     YAML::Node port;
     port["name"] = name;
-    port["device"] = device;
+    // The loader refuses what does not fit together (a device on an af_xdp port, an
+    // af_xdp port without its iface), as in a file.
+    if (type) {
+        port["type"] = *type;
+    }
+    if (device) {
+        port["device"] = *device;
+    }
+    if (iface) {
+        port["iface"] = *iface;
+    }
     if (set != nullptr) {
         set_keys(a, port, *set);
     }

@@ -47,10 +47,11 @@ const std::vector<commands::entry>& commands::table() {
          "change the running configuration to this one, validated whole, as a diff"},
         {"port.set", &commands::port_set, "port, set, dry_run?",
          "change a port's configuration keys (mode, vlan, vlans, native_vlan, translate, s_vlan, c_vlans, tpid, "
-         "foreign_tpid, mtu; null removes a key)"},
-        {"port.add", &commands::port_add, "port, device, set?, dry_run?",
-         "add a port on a DPDK device (devargs, e.g. net_null0,no-rx=1; set: its keys as port.set takes them); "
-         "af_xdp and VDE ports need a restart"},
+         "foreign_tpid, mtu, an af_xdp port's own, steer, drop, or one key of those maps as steer.udp; null removes "
+         "a key)"},
+        {"port.add", &commands::port_add, "port, device?, type?, iface?, set?, dry_run?",
+         "add a port on a DPDK device (devargs, e.g. net_null0,no-rx=1) or an af_xdp port (type af_xdp, iface); "
+         "set: its keys as port.set takes them; VDE ports need a restart"},
         {"port.remove", &commands::port_remove, "port, dry_run?",
          "remove a port: it is unpolled, its MACs flushed, its device closed and detached"},
         {"vni.show", &commands::vni_show, "",

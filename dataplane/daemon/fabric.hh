@@ -111,6 +111,7 @@ public:
 private:
     // daemon/fabric_changes.cc: the steps of reconfigure().
     std::vector<uint16_t> open_added_ports(const std::vector<config::port>& added);
+    void open_port_in(uint16_t slot, const config::port& p);
     void close_ports(const std::vector<uint16_t>& slots);
     // Undoes open_added_ports() when the change fails later: nothing is left of them.
     void close_added_ports(const std::vector<uint16_t>& slots);

@@ -101,12 +101,17 @@ std::vector<uint16_t> fabric::open_added_ports(const std::vector<config::port>& 
                     "port '{}': its queues may hold {} packet buffers and the pool has {} free (of {}); raise "
                     "dataplane.mbufs (a restart)", p.name, needed, pool_free(), pool_size()));
             }
+            if (p.xdp && !pool_fits_af_xdp(_pool)) {
+                throw std::runtime_error(fmt::format(
+                    "port '{}': adding an af_xdp port needs the packet pool laid out for net_af_xdp's UMEM, which "
+                    "the switch does only when it starts with an af_xdp port (a restart)", p.name));
+            }
             if (slot == _ports.size()) {
                 _ports.emplace_back();
                 _steering.emplace_back();
                 _slot_base.emplace_back();
             }
-            _ports[slot] = std::make_unique<dpdk_port>(p, workers, _pool);
+            open_port_in(slot, p);
             slots.push_back(slot);
         }
     } catch (const std::runtime_error&) {
@@ -116,6 +121,19 @@ std::vector<uint16_t> fabric::open_added_ports(const std::vector<config::port>& 
     return slots;
 }
 
+// An af_xdp port comes with its steering program (loaded and attached by net_af_xdp, its
+// rules written: xdp_steer.hh); any other port is its DPDK device alone.
+void fabric::open_port_in(uint16_t slot, const config::port& p) {
+    const auto workers = static_cast<uint16_t>(_workers.size());
+    if (p.xdp) {
+        auto opened = open_af_xdp_port(p, workers, _pool);
+        _ports[slot] = std::move(opened.port);
+        _steering[slot] = std::move(opened.steer);
+    } else {
+        _ports[slot] = std::make_unique<dpdk_port>(p, workers, _pool);
+    }
+}
+
 void fabric::close_added_ports(const std::vector<uint16_t>& slots) {
     close_ports(slots);
     _ports.resize(_model.ports.size()); // the slots added at the end go again
@@ -123,6 +141,8 @@ void fabric::close_added_ports(const std::vector<uint16_t>& slots) {
     _slot_base.resize(_model.ports.size());
 }
 
+// An af_xdp port's map handles go first; closing its device then detaches its program from
+// the interface (net_af_xdp does), and the kernel frees program and maps with their last fd.
 void fabric::close_ports(const std::vector<uint16_t>& slots) {
     for (uint16_t s : slots) {
         _steering[s].reset();

@@ -165,6 +165,11 @@ rte_mempool* create_packet_pool(const std::vector<config::port>& ports, uint32_t
     return mp;
 }
 
+bool pool_fits_af_xdp(rte_mempool* pool) {
+    return rte_mempool_calc_obj_size(pool->elt_size, pool->flags, nullptr) == umem_object_size &&
+           objects_outside_umem(pool) == 0;
+}
+
 uint32_t dpdk_port::buffers_needed(uint16_t rx_queues, uint16_t tx_queues) {
     return uint32_t{rx_queues} * rx_descriptors + uint32_t{tx_queues} * tx_descriptors;
 }

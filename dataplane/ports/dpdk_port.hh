@@ -28,6 +28,9 @@ std::string device_name(const std::string& device);
 // `cache`. When any port is a net_af_xdp device the pool is laid out as that PMD's UMEM
 // needs (see dpdk_port.cc), and refused if it is not. Throws std::runtime_error.
 rte_mempool* create_packet_pool(const std::vector<config::port>& ports, uint32_t buffers, unsigned cache);
+// True when `pool` is laid out as net_af_xdp's UMEM needs (one page per buffer, back to back):
+// the pool is made at start, so an af_xdp port added at runtime needs one made so then.
+bool pool_fits_af_xdp(rte_mempool* pool);
 
 class dpdk_port {
 public:
