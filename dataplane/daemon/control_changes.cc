@@ -110,6 +110,7 @@ YAML::Node yaml_of(const json& v) {
             n[key] = yaml_of(value);
         }
     } else if (v.is_array()) {
+        n = YAML::Node(YAML::NodeType::Sequence); // [] stays an empty list, not null
         for (const auto& item : v) {
             n.push_back(yaml_of(item));
         }

@@ -141,12 +141,13 @@ void fabric::close_added_ports(const std::vector<uint16_t>& slots) {
     _slot_base.resize(_model.ports.size());
 }
 
-// An af_xdp port's map handles go first; closing its device then detaches its program from
-// the interface (net_af_xdp does), and the kernel frees program and maps with their last fd.
+// Closing an af_xdp port's device detaches its program from the interface (net_af_xdp does);
+// then its xdp_steer closes the map handles and what net_af_xdp left open (its AF_XDP socket,
+// the program's object), so the kernel frees the socket, the program and its maps.
 void fabric::close_ports(const std::vector<uint16_t>& slots) {
     for (uint16_t s : slots) {
-        _steering[s].reset();
         _ports[s].reset();
+        _steering[s].reset();
     }
 }
 

@@ -14,6 +14,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -427,6 +429,71 @@ uint32_t steer_program::instructions() const {
     return info.xlated_prog_len / sizeof(bpf_insn);
 }
 
+namespace {
+
+// What descriptor `fd` is, as an identity that a reused number would not have: an AF_XDP
+// socket by its inode ("socket:[N]"), a BPF program, map or BTF object by its kernel id;
+// nullopt for any other descriptor.
+std::optional<std::string> held_identity(int fd) {
+    std::array<char, 64> link{};
+    const auto path = fmt::format("/proc/self/fd/{}", fd);
+    const ssize_t n = readlink(path.c_str(), link.data(), link.size() - 1);
+    const std::string kind(link.data(), n > 0 ? static_cast<size_t>(n) : 0);
+    if (kind.starts_with("socket:")) {
+        return is_af_xdp_socket(fd) ? std::optional{kind} : std::nullopt;
+    }
+    auto with_id = [&](auto info) -> std::optional<std::string> {
+        uint32_t len = sizeof(info);
+        return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? std::optional{fmt::format("{} {}", kind, info.id)}
+                                                             : std::nullopt;
+    };
+    if (kind == "anon_inode:bpf-prog") {
+        return with_id(bpf_prog_info{});
+    }
+    if (kind == "anon_inode:bpf-map") {
+        return with_id(bpf_map_info{});
+    }
+    if (kind == "anon_inode:btf") {
+        return with_id(bpf_btf_info{});
+    }
+    return std::nullopt;
+}
+
+// The AF_XDP sockets and BPF objects this process has open.
+std::vector<xdp_steer::held_object> held_objects() {
+    std::vector<xdp_steer::held_object> out;
+    for (const int fd : open_fds()) {
+        if (auto identity = held_identity(fd)) {
+            out.push_back({fd, std::move(*identity)});
+        }
+    }
+    return out;
+}
+
+// Those of `after` that `before` has not, by identity: a descriptor number closed and reused
+// in between is told apart.
+std::vector<xdp_steer::held_object> new_held_objects(const std::vector<xdp_steer::held_object>& before,
+                                                     const std::vector<xdp_steer::held_object>& after) {
+    std::vector<xdp_steer::held_object> out;
+    for (const auto& h : after) {
+        if (std::none_of(before.begin(), before.end(),
+                         [&](const auto& b) { return b.fd == h.fd && b.identity == h.identity; })) {
+            out.push_back(h);
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+xdp_steer::~xdp_steer() {
+    for (const auto& h : _held_by_dpdk) {
+        if (held_identity(h.fd) == h.identity) {
+            close(h.fd);
+        }
+    }
+}
+
 steered_port open_af_xdp_port(const config::port& cfg, uint16_t tx_queues, rte_mempool* pool) {
     const std::string& iface = cfg.xdp->iface;
     auto fail = [&](const std::string& what) {
@@ -454,8 +521,10 @@ steered_port open_af_xdp_port(const config::port& cfg, uint16_t tx_queues, rte_m
 
     steered_port out;
     const auto sockets_before = open_xsk_sockets();
+    const auto held_before = held_objects();
     out.port = std::make_unique<dpdk_port>(device_cfg, tx_queues, pool);
     const auto sockets = new_xsk_sockets(sockets_before, open_xsk_sockets());
+    const auto held = new_held_objects(held_before, held_objects());
     xdp_attachment attached;
     try {
         attached = xdp_attached(iface);
@@ -470,6 +539,7 @@ steered_port open_af_xdp_port(const config::port& cfg, uint16_t tx_queues, rte_m
         out.steer = xdp_steer::of_program(prog.get());
         out.steer->set_attachment(iface, attached);
         out.steer->set_sockets(sockets);
+        out.steer->set_held_by_dpdk(held);
         out.steer->apply(config::steer_rules_of(cfg));
     } catch (const std::runtime_error& e) {
         throw fail(e.what());

@@ -99,6 +99,19 @@ public:
     }
     // The port's AF_XDP sockets and their modes (set by open_af_xdp_port).
     void set_sockets(std::vector<xsk_socket_mode> s) { _sockets = std::move(s); }
+    // A descriptor net_af_xdp opened for the port and does not close with it.
+    struct held_object {
+        int fd = -1;
+        std::string identity; // "socket:[inode]", "anon_inode:bpf-map 42", ...
+    };
+    // DPDK 22.11's net_af_xdp (with libxdp 1.3) leaves descriptors open after the device is
+    // closed: the bpf_object it loaded the program from (program, maps, BTF), so they stay in
+    // the kernel, and its AF_XDP socket, which keeps the interface's queue bound (the same
+    // interface added again fails to bind: EBUSY). Seen in /proc/PID/fd after a removal. The
+    // destructor closes those still open and still the same objects (a descriptor number may
+    // have been reused). Destroy it after the port's device.
+    void set_held_by_dpdk(std::vector<held_object> h) { _held_by_dpdk = std::move(h); }
+    ~xdp_steer();
     // For the state file and vxctl: interface, XDP mode, program id, the AF_XDP sockets' mode
     // (af_xdp_sockets: count, zero_copy, mode), rules, counters by name.
     nlohmann::json state() const;
@@ -115,6 +128,7 @@ private:
     std::string _iface;
     xdp_attachment _attachment;
     std::vector<xsk_socket_mode> _sockets;
+    std::vector<held_object> _held_by_dpdk;
     config::steer_rules _rules;
     bool _written = false;
 };

@@ -22,27 +22,36 @@ int fd_of(const std::filesystem::directory_entry& e) {
     return ec == std::errc{} && end == name.data() + name.size() ? fd : -1;
 }
 
-bool is_xsk(int fd) {
-    int domain = 0;
-    socklen_t len = sizeof(domain);
-    return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_XDP;
-}
-
 std::string queue_range(unsigned queues) {
     return queues == 1 ? "queue 0" : fmt::format("queues 0-{}", queues - 1);
 }
 
 } // namespace
 
-std::vector<xsk_socket_mode> open_xsk_sockets() {
-    std::vector<xsk_socket_mode> out;
+bool is_af_xdp_socket(int fd) {
+    int domain = 0;
+    socklen_t len = sizeof(domain);
+    return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_XDP;
+}
+
+std::vector<int> open_fds() {
+    std::vector<int> out;
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
-        const int fd = fd_of(e);
+        if (const int fd = fd_of(e); fd >= 0) {
+            out.push_back(fd);
+        }
+    }
+    return out;
+}
+
+std::vector<xsk_socket_mode> open_xsk_sockets() {
+    std::vector<xsk_socket_mode> out;
+    for (const int fd : open_fds()) {
         xdp_options opts{};
         socklen_t len = sizeof(opts);
         // XDP_OPTIONS fails on a socket not bound yet: not one a port polls.
-        if (fd >= 0 && is_xsk(fd) && getsockopt(fd, SOL_XDP, XDP_OPTIONS, &opts, &len) == 0) {
+        if (is_af_xdp_socket(fd) && getsockopt(fd, SOL_XDP, XDP_OPTIONS, &opts, &len) == 0) {
             out.push_back({fd, (opts.flags & XDP_OPTIONS_ZEROCOPY) != 0});
         }
     }

@@ -22,6 +22,12 @@ struct xsk_socket_mode {
     bool zero_copy = false;
 };
 
+// True when descriptor `fd` is an AF_XDP socket.
+bool is_af_xdp_socket(int fd);
+
+// Every descriptor this process has open (/proc/self/fd).
+std::vector<int> open_fds();
+
 // The AF_XDP sockets this process has open, by descriptor.
 std::vector<xsk_socket_mode> open_xsk_sockets();
 
