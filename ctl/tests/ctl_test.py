@@ -609,10 +609,20 @@ def test_port_add_and_remove(h: harness, d: daemon):
               says="port 'q': its queues may hold 66560 packet buffers and the pool has ")
     h.refused("port", "remove", "b", says=f"static MACs name port 'b' ({STATIC_B} vlan 10): delete them first")
     h.refused("port", "remove", "nope", says="no port is named 'nope'")
+    # af_xdp ports (tests/netns/ports_runtime.py adds and removes them): this switch started
+    # without one, so its pool is not laid out for net_af_xdp's UMEM; steering keys are an
+    # af_xdp port's alone; only keys of steer: and drop: are set one by one.
+    h.refused("port", "add", "q", "--type", "af_xdp", "--iface", "lo", "--own", "true",
+              says="port 'q': adding an af_xdp port needs the packet pool laid out for net_af_xdp's UMEM")
+    h.refused("port", "set", "b", "--steer-udp", "*:4789", says="this key is for ports of type: af_xdp")
+    replies = h.raw([b'{"cmd": "port.set", "args": {"port": "b", "set": {"mode.vlan": 3}}}\n'])
+    assert replies[0]["error"] == ("port.set: set: 'mode.vlan': only keys of steer and drop are set one by one "
+                                   "(steer.udp, drop.vlans, ...)"), replies
     replies = h.raw([b'{"cmd": "port.add", "args": {"port": "q"}}\n',
                      b'{"cmd": "port.add", "args": {"port": "q", "device": "net_null_vxq", "set": {"device": "x"}}}\n',
                      b'{"cmd": "port.remove", "args": {"port": "p", "now": true}}\n'])
-    assert replies[0]["error"] == "port.add: device: required argument is missing", replies
+    assert replies[0]["error"] == ("port.add: device: a port is added on a device (devargs), or is of a type "
+                                   "(type: af_xdp with an iface)"), replies
     assert replies[1]["error"].startswith("port.add: set: 'device' is not a key"), replies
     assert replies[2]["error"] == "port.remove: unknown argument 'now'; expected one of: dry_run, port", replies
     after = h.js("show")
