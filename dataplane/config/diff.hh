@@ -6,14 +6,14 @@
 // vxctl shows. Both `vxctl port set` and `vxctl config apply` end here, so a change reads the
 // same whichever way it was asked for (STYLE G10: validate whole, diff, apply).
 //
-// What can change while the switch forwards: which DPDK-device ports exist (added, removed),
+// What can change while the switch forwards: which DPDK-device and af_xdp ports exist (added, removed),
 // a port's mode, VLANs, translations, TPID, foreign-TPID action and MTU, an af_xdp port's
 // steering rules (own, steer, drop: its program's maps are rewritten), the static MAC
 // entries, and the VXLAN segments (vxlan.vnis: VNIs and vxvde networks added, removed, their
 // VLAN, group or remotes changed; tables/vtep_control.hh rebuilds the VTEP table). Everything
 // else (the dataplane's workers and memory, the MAC table's size and aging, the control
-// socket, the rest of the vxlan: section and having one at all, af_xdp and VDE ports coming
-// or going, the order of the
+// socket, the rest of the vxlan: section and having one at all, VDE ports coming or going,
+// the order of the
 // ports, a port's device, iface and queues) needs a restart: such a change is refused whole, each
 // difference named, and nothing is applied.
 
