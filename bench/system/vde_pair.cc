@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: MIT
 // vde_pair: frames per second through a VDE switch, between two endpoints of it.
 //
-//   vde_pair --from URL --to URL [--frames N] [--size BYTES] [--json]
+//   vde_pair --from URL --to URL [--frames N] [--size BYTES] [--rate FRAMES_PER_S] [--json]
 //
 // Opens both URLs with libvdeplug (as any VDE client does: vde_plug, qemu, vdens), makes the
 // switch learn both MACs (one frame each way), then sends N frames of one size from `from` to
-// `to` as fast as the sending socket takes them, while a second thread receives on `to`.
-// Reports frames sent and received, the window from the first send to the last frame received,
-// and frames/s. A unix datagram send blocks while the switch's socket is full, so the sender
-// runs at the switch's pace; what the switch drops on the way to `to` shows as loss.
-// bench/system/vdebench runs it against vxswitchd and Debian's vde_switch in one run.
+// `to`, while a second thread receives on `to`. Reports frames sent and received, the window
+// from the first send to the last frame received, frames/s, and the rate the sender achieved.
+//
+// Without --rate the sender goes as fast as the sending socket takes frames: a unix datagram
+// send blocks while the switch's socket is full, so it runs at the switch's intake pace, and
+// what the switch drops on the way to `to` shows as loss. With --rate it paces itself: each
+// frame has a due time on a steady schedule, and ahead of it the sender sleeps rather than
+// spins (it shares the cores with the switch under test); after a sleep it sends every frame
+// already due back to back. A switch that holds the sender back (a blocking send) shows as an
+// achieved rate below the one asked. bench/system/vdebench runs it against vxswitchd and
+// Debian's vde_switch in one run, and searches the highest rate each passes without loss.
 
 extern "C" { // libvdeplug.h declares C functions without saying so
 #include <libvdeplug.h>
@@ -86,10 +92,23 @@ bool teach(endpoint& from, endpoint& to, const std::vector<uint8_t>& f) {
 struct result {
     uint64_t sent = 0;
     uint64_t received = 0;
-    double seconds = 0;
+    double seconds = 0;      // first send to last frame received
+    double send_seconds = 0; // first send to last send
 };
 
-result run(endpoint& from, endpoint& to, uint64_t frames, size_t size) {
+// Waits until frame `n` of a schedule of `rate` frames per second from `start` is due. Sleeps
+// only when it is at least `min_sleep` ahead: the sleep's own cost (tens of microseconds)
+// would otherwise make the sender late by itself.
+void wait_due(clock_type::time_point start, uint64_t n, double rate) {
+    constexpr auto min_sleep = std::chrono::microseconds(50);
+    const auto due = start + std::chrono::duration_cast<clock_type::duration>(
+                                 std::chrono::duration<double>(static_cast<double>(n) / rate));
+    if (due - clock_type::now() >= min_sleep) {
+        std::this_thread::sleep_until(due);
+    }
+}
+
+result run(endpoint& from, endpoint& to, uint64_t frames, size_t size, double rate) {
     const auto frame = make_frame(receiver_mac, sender_mac, size);
     std::atomic<uint64_t> received{0};
     std::atomic<bool> sending{true};
@@ -118,14 +137,19 @@ result run(endpoint& from, endpoint& to, uint64_t frames, size_t size) {
     const auto start = clock_type::now();
     uint64_t sent = 0;
     for (; sent < frames; ++sent) {
+        if (rate > 0) {
+            wait_due(start, sent, rate);
+        }
         if (vde_send(from.conn, frame.data(), frame.size(), 0) < 0) {
             break;
         }
     }
+    const auto sent_at = clock_type::now();
     sending.store(false);
     rx.join();
     const auto end = received.load() != 0 ? last_rx : clock_type::now();
-    return {sent, received.load(), std::chrono::duration<double>(end - start).count()};
+    return {sent, received.load(), std::chrono::duration<double>(end - start).count(),
+            std::chrono::duration<double>(sent_at - start).count()};
 }
 
 } // namespace
@@ -136,11 +160,14 @@ int main(int argc, char** argv) {
     std::string to_url;
     uint64_t frames = 1'000'000;
     size_t size = 64;
+    double rate = 0;
     bool json = false;
     app.add_option("--from", from_url, "sending endpoint's URL, e.g. vde:///run/sw")->required();
     app.add_option("--to", to_url, "receiving endpoint's URL")->required();
     app.add_option("--frames", frames, "frames to send")->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
     app.add_option("--size", size, "frame size in bytes, without FCS")->check(CLI::Range(60, 65535));
+    app.add_option("--rate", rate, "frames per second the sender paces itself to; 0: as fast as it can")
+        ->check(CLI::Range(0.0, 1e9));
     app.add_flag("--json", json, "one JSON object instead of a line of text");
     CLI11_PARSE(app, argc, argv);
     try {
@@ -151,15 +178,16 @@ int main(int argc, char** argv) {
             fmt::print(stderr, "vde_pair: no frame got through between {} and {}\n", from_url, to_url);
             return 1;
         }
-        const result r = run(from, to, frames, size);
+        const result r = run(from, to, frames, size, rate);
         const double fps = r.seconds > 0 ? static_cast<double>(r.received) / r.seconds : 0;
+        const double sent_fps = r.send_seconds > 0 ? static_cast<double>(r.sent) / r.send_seconds : 0;
         if (json) {
-            fmt::print(
-                "{{\"sent\": {}, \"received\": {}, \"seconds\": {:.6f}, \"frames_per_s\": {:.0f}, \"size\": {}}}\n",
-                r.sent, r.received, r.seconds, fps, size);
+            fmt::print("{{\"sent\": {}, \"received\": {}, \"seconds\": {:.6f}, \"frames_per_s\": {:.0f}, "
+                       "\"rate_asked\": {:.0f}, \"rate_sent\": {:.0f}, \"size\": {}}}\n",
+                       r.sent, r.received, r.seconds, fps, rate, sent_fps, size);
         } else {
-            fmt::print("sent {} received {} ({:.2f} % lost) in {:.3f} s: {:.0f} frames/s of {} bytes\n", r.sent,
-                       r.received,
+            fmt::print("sent {} at {:.0f}/s, received {} ({:.2f} % lost) in {:.3f} s: {:.0f} frames/s of {} bytes\n",
+                       r.sent, sent_fps, r.received,
                        r.sent ? 100.0 * static_cast<double>(r.sent - r.received) / static_cast<double>(r.sent) : 0.0,
                        r.seconds, fps, size);
         }
