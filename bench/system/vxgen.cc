@@ -20,6 +20,11 @@
 // queue other than 0. Sequence numbers are 32 bits: a run of vxgen sends at most 2^32 frames.
 // Nothing is allocated per frame: mbufs come from the pool in bursts, frames are copied from
 // templates loaded at start, and the histogram is a fixed array.
+//
+// Any DPDK port will do (memif, net_af_xdp on a veth, a PCI NIC). With a net_af_xdp port the
+// pool is the one vxswitchd makes for such ports (vx::create_packet_pool: one page per buffer,
+// as net_af_xdp's UMEM needs): a default pool's buffers partly lie outside the UMEM, and the
+// kernel drops what is sent from them without a counter moving.
 
 #include <pcap/pcap.h>
 #include <rte_cycles.h>
@@ -47,8 +52,10 @@
 #include <string>
 #include <vector>
 
+#include "config/model.hh"
 #include "frame_stamp.hh"
 #include "latency_histogram.hh"
+#include "ports/dpdk_port.hh"
 
 namespace {
 
@@ -112,7 +119,38 @@ size_t longest(const std::vector<frame_bytes>& frames) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Ports: every ethdev the EAL made from --vdev, one queue each, started, links up.
+// Ports: every ethdev the EAL made (from --vdev, or PCI devices from -a), one queue each,
+// started, links up.
+
+// The pool every port receives into and sends from: room for the longest frame, laid out
+// for net_af_xdp when a port is one (see the top of the file).
+rte_mempool* create_pool(uint16_t ports, uint32_t buffers, size_t longest_frame) {
+    std::vector<vx::config::port> devices(ports);
+    for (uint16_t p = 0; p < ports; ++p) {
+        std::array<char, RTE_ETH_NAME_MAX_LEN> name{};
+        rte_eth_dev_get_name_by_port(p, name.data());
+        devices[p].device = name.data();
+    }
+    const bool af_xdp = std::any_of(devices.begin(), devices.end(),
+                                    [](const auto& d) { return d.device.starts_with("net_af_xdp"); });
+    rte_mempool* pool = nullptr;
+    if (af_xdp) {
+        pool = vx::create_packet_pool(devices, buffers, 256);
+    } else {
+        const size_t room = std::max<size_t>(RTE_MBUF_DEFAULT_DATAROOM, longest_frame + 64);
+        pool = rte_pktmbuf_pool_create("vxgen", buffers, 256, 0, static_cast<uint16_t>(room + RTE_PKTMBUF_HEADROOM),
+                                       static_cast<int>(rte_socket_id()));
+        if (pool == nullptr) {
+            throw std::runtime_error(std::string("mbuf pool: ") + rte_strerror(rte_errno));
+        }
+    }
+    const size_t room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+    if (longest_frame > room) {
+        throw std::runtime_error(fmt::format("frames of {} bytes do not fit the {}-byte buffers of the pool{}",
+                                             longest_frame, room, af_xdp ? " (net_af_xdp: one page each)" : ""));
+    }
+    return pool;
+}
 
 // `rx_queues` receive queues and one transmit queue: over memif the client's queues are the
 // rings of the connection, a DUT may send on a queue other than 0 (OVS: one queue per PMD
@@ -436,13 +474,8 @@ int run(int argc, char** argv) {
     }
     auto frames = load_frames(o.pcap);
     const auto learn = o.learn_pcap.empty() ? std::vector<frame_bytes>{} : load_frames(o.learn_pcap);
-    const size_t room = std::max<size_t>(RTE_MBUF_DEFAULT_DATAROOM, std::max(longest(frames), longest(learn)) + 64);
-    rte_mempool* pool = rte_pktmbuf_pool_create("vxgen", 4 * ring_size * ports * o.queues + 4096, 256, 0,
-                                                static_cast<uint16_t>(room + RTE_PKTMBUF_HEADROOM),
-                                                static_cast<int>(rte_socket_id()));
-    if (pool == nullptr) {
-        throw std::runtime_error(std::string("mbuf pool: ") + rte_strerror(rte_errno));
-    }
+    rte_mempool* pool =
+        create_pool(ports, 4 * ring_size * ports * o.queues + 4096, std::max(longest(frames), longest(learn)));
     for (uint16_t p = 0; p < ports; ++p) {
         start_port(p, pool, o.queues);
     }
