@@ -622,7 +622,7 @@ def test_port_add_and_remove(h: harness, d: daemon):
                      b'{"cmd": "port.add", "args": {"port": "q", "device": "net_null_vxq", "set": {"device": "x"}}}\n',
                      b'{"cmd": "port.remove", "args": {"port": "p", "now": true}}\n'])
     assert replies[0]["error"] == ("port.add: device: a port is added on a device (devargs), or is of a type "
-                                   "(type: af_xdp with an iface)"), replies
+                                   "(type: af_xdp with an iface, vde with a url, vde_switch)"), replies
     assert replies[1]["error"].startswith("port.add: set: 'device' is not a key"), replies
     assert replies[2]["error"] == "port.remove: unknown argument 'now'; expected one of: dry_run, port", replies
     after = h.js("show")
