@@ -340,6 +340,10 @@ port_counter_block fabric::slot_counts(size_t slot) const {
     return sum;
 }
 
+std::optional<nlohmann::json> fabric::vde_state(size_t i) const {
+    return _vde ? _vde->state_of(i) : std::nullopt;
+}
+
 uint32_t fabric::pool_free() const {
     return rte_mempool_avail_count(_pool);
 }
@@ -385,7 +389,7 @@ nlohmann::json fabric::state() const {
         if (_steering[i]) {
             ports.back()["xdp"] = _steering[i]->state();
         }
-        if (const auto v = _vde ? _vde->state_of(i) : std::nullopt) {
+        if (const auto v = vde_state(i)) {
             ports.back()["vde"] = *v;
         }
     }

@@ -83,6 +83,9 @@ public:
     // The XDP steering program of port `i` (type: af_xdp), nullptr for other ports. Its
     // apply() changes the steered set at runtime, in place (control thread only).
     xdp_steer* steering(size_t i) const { return _steering[i].get(); }
+    // Port `i`'s VDE state (what it is on, its peer, the I/O thread's counters:
+    // vuos-bridge/vde_bridge.hh), nullopt for other ports.
+    std::optional<nlohmann::json> vde_state(size_t i) const;
     const std::vector<std::unique_ptr<worker>>& workers() const { return _workers; }
     // The lcore of each worker, once run() has launched them.
     const std::vector<unsigned>& worker_lcores() const { return _worker_lcores; }
