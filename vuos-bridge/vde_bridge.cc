@@ -143,8 +143,7 @@ rte_mempool* bridge::receive_pool(const config::port& p) const {
         "port '{}': mtu {} takes frames of up to {} bytes, longer than the packet pool's buffers hold ({}){}: buffers "
         "for longer frames are made when the switch starts, for the VDE ports its file has (a restart with this port "
         "in the file), or give the port mtu {} or less; nothing changed",
-        p.name, p.mtu.value_or(config::default_mtu), longest_frame(p), frame_room(_pool) - 1, jumbo,
-        mtu_held(_pool)));
+        p.name, p.mtu.value_or(config::default_mtu), longest_frame(p), frame_room(_pool) - 1, jumbo, mtu_held(_pool)));
 }
 
 std::string bridge::add(uint16_t slot, const config::port& p) {
@@ -270,11 +269,10 @@ void bridge::check_mtus(const config::model& next) const {
         }
         const auto& p = next.ports[m->slot];
         if (p.vde && !holds(m->ep->pool(), p)) {
-            throw std::runtime_error(
-                fmt::format("port '{}': mtu {} takes frames of up to {} bytes, longer than the port's VDE buffers "
-                            "(made at start for up to {}): a restart with the new mtu is needed; nothing changed",
-                            p.name, p.mtu.value_or(config::default_mtu), longest_frame(p),
-                            frame_room(m->ep->pool()) - 1));
+            throw std::runtime_error(fmt::format(
+                "port '{}': mtu {} takes frames of up to {} bytes, longer than the port's VDE buffers "
+                "(made at start for up to {}): a restart with the new mtu is needed; nothing changed",
+                p.name, p.mtu.value_or(config::default_mtu), longest_frame(p), frame_room(m->ep->pool()) - 1));
         }
     }
 }
@@ -426,14 +424,14 @@ bridge::member* bridge::choose_slot(uint16_t number) const {
     const auto& ms = _serving->members;
     auto is_slot = [](const member* m) { return m->cfg.vde->switch_port; };
     if (number != 0) {
-        const auto it =
-            std::find_if(ms.begin(), ms.end(), [&](const member* m) { return is_slot(m) && m->cfg.vde->number == number; });
+        const auto it = std::find_if(ms.begin(), ms.end(),
+                                     [&](const member* m) { return is_slot(m) && m->cfg.vde->number == number; });
         if (it != ms.end()) {
             return (*it)->stream < 0 ? *it : nullptr;
         }
     }
-    const auto it = std::find_if(
-        ms.begin(), ms.end(), [&](const member* m) { return is_slot(m) && !m->cfg.vde->number && m->stream < 0; });
+    const auto it = std::find_if(ms.begin(), ms.end(),
+                                 [&](const member* m) { return is_slot(m) && !m->cfg.vde->number && m->stream < 0; });
     return it == ms.end() ? nullptr : *it;
 }
 

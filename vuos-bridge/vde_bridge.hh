@@ -141,8 +141,8 @@ private:
         config::port cfg;
         std::unique_ptr<endpoint> ep;
         // type: vde_switch: the client bound now (the I/O thread's while it serves the member).
-        int stream = -1;             // its control stream; -1: free
-        std::string data_path;       // our data socket's file
+        int stream = -1;                   // its control stream; -1: free
+        std::string data_path;             // our data socket's file
         std::atomic<bool> departed{false}; // its client left: the fabric flushes its MACs
     };
     struct roster {
@@ -175,8 +175,8 @@ private:
     void release(member& m, const char* why);
 
     uint16_t _tx_queues;
-    rte_mempool* _pool;       // the switch's packet pool
-    rte_mempool* _jumbo_pool; // buffers for frames the switch's pool cannot hold; null: none made
+    rte_mempool* _pool;        // the switch's packet pool
+    rte_mempool* _jumbo_pool;  // buffers for frames the switch's pool cannot hold; null: none made
     uint32_t _jumbo_ports = 0; // the ports the jumbo pool is sized for
     unsigned _next_id = 0;     // endpoints made so far: the next one's id (its rings' and ethdev's names)
     std::vector<std::unique_ptr<member>> _members; // by slot; null where no VDE port is

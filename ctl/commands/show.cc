@@ -56,10 +56,10 @@ void print_vde_ports(const json& r) {
             continue;
         }
         const auto& v = p["vde"];
-        const std::string on = v.contains("url") ? v["url"].get<std::string>()
-                                                 : fmt::format("vde_switch port {}", v["vde_port"].is_string()
-                                                                                         ? "(any)"
-                                                                                         : v["vde_port"].dump());
+        const std::string on =
+            v.contains("url")
+                ? v["url"].get<std::string>()
+                : fmt::format("vde_switch port {}", v["vde_port"].is_string() ? "(any)" : v["vde_port"].dump());
         const auto peer = v["peer"].get<std::string>();
         t.row({p["name"].get<std::string>(), on, peer.empty() ? "-" : peer});
     }

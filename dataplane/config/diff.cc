@@ -140,10 +140,9 @@ void vde_switch_change(const model& running, const model& next, model& fixed, ch
         return;
     }
     fixed.vde_switch = running.vde_switch;
-    plan.changes.push_back(next.vde_switch
-                               ? fmt::format("vde_switch: added (listening on {}/ctl)", next.vde_switch->path)
-                               : fmt::format("vde_switch: removed (no more listening on {}/ctl)",
-                                             running.vde_switch->path));
+    plan.changes.push_back(
+        next.vde_switch ? fmt::format("vde_switch: added (listening on {}/ctl)", next.vde_switch->path)
+                        : fmt::format("vde_switch: removed (no more listening on {}/ctl)", running.vde_switch->path));
 }
 
 void port_changes(const port& a, const port& b, change_plan& plan) {

@@ -106,8 +106,11 @@ TEST(config_diff, vde_ports_are_added_and_removed) {
     EXPECT_EQ(diff(listening, changed("vlan: 30 }\n", "vlan: 30 }\nvde_switch: { path: /tmp/vy }\n")).refused,
               (std::vector<std::string>{"vde_switch.path: /tmp/vx -> /tmp/vy needs a restart"}));
     // A kept VDE port's URL or number is what it is on, as a device is.
-    EXPECT_EQ(diff(with_vde, changed("vlan: 30 }\n", vde_ports.substr(0, vde_ports.find("vde_port: 3")) + "vde_port: 4 }\n"
-                                     "  - { name: w, type: vde_switch }\nvde_switch: { path: /tmp/vx }\n")).refused,
+    EXPECT_EQ(diff(with_vde,
+                   changed("vlan: 30 }\n", vde_ports.substr(0, vde_ports.find("vde_port: 3")) +
+                                               "vde_port: 4 }\n"
+                                               "  - { name: w, type: vde_switch }\nvde_switch: { path: /tmp/vx }\n"))
+                  .refused,
               (std::vector<std::string>{"ports[4] 's'.vde_port: 3 -> 4 needs a restart"}));
 }
 

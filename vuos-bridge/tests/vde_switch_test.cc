@@ -253,7 +253,8 @@ TEST_F(vde_switch_test, a_port_added_while_the_thread_runs_takes_a_client_and_it
     VDECONN* early = plug("[5]");
     ASSERT_NE(early, nullptr);
     ASSERT_TRUE(eventually([&] { return b->clients() == 1; }));
-    EXPECT_EQ(b->state_of(2)->at("peer"), "") << "not served before publish(): the client got the port without a number";
+    EXPECT_EQ(b->state_of(2)->at("peer"), "")
+        << "not served before publish(): the client got the port without a number";
     EXPECT_NE(b->state_of(1)->at("peer"), "");
     vde_close(early);
     ASSERT_TRUE(eventually([&] { return b->clients() == 0; }));
@@ -340,8 +341,9 @@ TEST_F(vde_switch_test, a_url_libvdeplug_refuses_and_frames_no_buffer_holds_leav
     config::port u;
     u.name = "u";
     u.vde = config::vde_port{"vde://" + (dir / "nosuch").string(), false, std::nullopt};
-    EXPECT_EQ(refusal(*b, u),
-              fmt::format("port 'u': libvdeplug cannot open 'vde://{}/nosuch': No such file or directory", dir.string()));
+    EXPECT_EQ(
+        refusal(*b, u),
+        fmt::format("port 'u': libvdeplug cannot open 'vde://{}/nosuch': No such file or directory", dir.string()));
     EXPECT_EQ(ethdevs(), before);
     EXPECT_FALSE(b->state_of(2));
     config::port j = slot("j", std::nullopt);
