@@ -337,11 +337,10 @@ void bridge::serve(std::chrono::milliseconds wait) {
     }
     size_t k = control_from;
     const bool incoming = (fds[k++].revents & POLLIN) != 0;
-    for (auto& h : _handshakes) {
-        if (fds[k++].revents != 0) {
-            read_handshake(h);
-        }
-    }
+    const size_t handshakes_from = k;
+    k += _handshakes.size();
+    // The clients' streams before the handshakes: a handshake may bind a client, whose stream
+    // was not polled (and has no place in fds).
     for (member* m : _serving->members) {
         if (m->stream < 0) {
             continue;
@@ -355,6 +354,11 @@ void bridge::serve(std::chrono::milliseconds wait) {
                 m->departed.store(true, std::memory_order_relaxed);
                 _any_departed.store(true, std::memory_order_release);
             }
+        }
+    }
+    for (size_t i = 0; i < _handshakes.size(); ++i) {
+        if (fds[handshakes_from + i].revents != 0) {
+            read_handshake(_handshakes[i]);
         }
     }
     const auto now = std::chrono::steady_clock::now();
