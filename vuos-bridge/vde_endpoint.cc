@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "vuos-bridge/vde_endpoint.hh"
 
+#include <rte_bus_vdev.h>
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
 #include <rte_ring.h>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <stdexcept>
 #include <vector>
@@ -32,17 +34,19 @@ void free_ring_contents(rte_ring* r) {
 
 } // namespace
 
-endpoint::endpoint(unsigned index, uint16_t tx_queues, rte_mempool* pool) : _pool(pool) {
-    _in = make_ring(fmt::format("vde_in{}", index), RING_F_SP_ENQ | RING_F_SC_DEQ);
+std::string endpoint::device_of(unsigned id) {
+    return fmt::format("net_ring_vde{}", id); // rte_eth_from_rings puts "net_ring_" before the name it is given
+}
+
+endpoint::endpoint(unsigned id, uint16_t tx_queues, rte_mempool* pool) : _device(device_of(id)), _pool(pool) {
+    _in = make_ring(fmt::format("vde_in{}", id), RING_F_SP_ENQ | RING_F_SC_DEQ);
     try {
-        _out = make_ring(fmt::format("vde_out{}", index), RING_F_SC_DEQ);
+        _out = make_ring(fmt::format("vde_out{}", id), RING_F_SC_DEQ);
         // Every TX queue is the same multi-producer ring: one ring for the I/O thread to drain.
         std::vector<rte_ring*> tx(tx_queues, _out);
-        // Named so that the ethdev is config::vde_device(index), the port's device.
-        if (rte_eth_from_rings(fmt::format("vde{}", index).c_str(), &_in, 1, tx.data(), tx_queues, SOCKET_ID_ANY) <
-            0) {
-            throw std::runtime_error(fmt::format("VDE endpoint {}: cannot create its ring ethdev: {}", index,
-                                                 rte_strerror(rte_errno)));
+        if (rte_eth_from_rings(fmt::format("vde{}", id).c_str(), &_in, 1, tx.data(), tx_queues, SOCKET_ID_ANY) < 0) {
+            throw std::runtime_error(
+                fmt::format("VDE endpoint {}: cannot create its ring ethdev: {}", _device, rte_strerror(rte_errno)));
         }
     } catch (...) {
         rte_ring_free(_out);
@@ -53,6 +57,11 @@ endpoint::endpoint(unsigned index, uint16_t tx_queues, rte_mempool* pool) : _poo
 
 endpoint::~endpoint() {
     _link.reset();
+    // Closing the ethdev leaves its vdev on the bus (and its name taken): remove it. The ring
+    // PMD closes an ethdev still open first; it never frees rings it was given.
+    if (const int rc = rte_vdev_uninit(_device.c_str()); rc != 0) {
+        spdlog::warn("VDE endpoint {}: cannot remove its ring ethdev: {}", _device, rte_strerror(-rc));
+    }
     free_ring_contents(_in);
     free_ring_contents(_out);
     rte_pktmbuf_free_bulk(_spare.data(), _spare_count);

@@ -11,7 +11,12 @@
 // into and out of mbufs of the switch's own pool. A full ring or a full socket drops, counted.
 //
 // The endpoint outlives its link: a port of vxswitchd's VDE switch keeps its ethdev, counters
-// and configuration while clients come and go (attach/detach, I/O thread only).
+// and configuration while clients come and go (attach/detach: the I/O thread while the bridge
+// serves the endpoint, the control thread before and after, vde_bridge.hh).
+//
+// Names: the rings are vde_inN and vde_outN and the ethdev net_ring_vdeN, N the endpoint's id,
+// which the bridge never gives twice: a port removed and added again at runtime gets new names,
+// so nothing it makes can meet what its predecessor left.
 
 #include <rte_mbuf.h>
 
@@ -33,10 +38,11 @@ public:
     static constexpr uint16_t burst = 32;
     static constexpr unsigned ring_size = 1024;
 
-    // Creates the rings and the ethdev config::vde_device(index) for port `index`, which the
-    // fabric then configures as any port (one RX queue, tx_queues TX queues). Throws.
-    endpoint(unsigned index, uint16_t tx_queues, rte_mempool* pool);
-    // The ethdev must be closed first; frees the frames still in the rings, then the rings.
+    // Creates the rings and the ethdev device_of(id), which the fabric then configures as any
+    // port (one RX queue, tx_queues TX queues). Throws, leaving nothing behind.
+    endpoint(unsigned id, uint16_t tx_queues, rte_mempool* pool);
+    // Removes the ethdev's device (closing the ethdev if its port has not), then frees the
+    // frames still in the rings and the rings. No worker may use the ethdev any more.
     ~endpoint();
     endpoint(const endpoint&) = delete;
     endpoint& operator=(const endpoint&) = delete;
@@ -49,6 +55,9 @@ public:
     unsigned pump();
 
     // ---- any thread ----
+    // The ring ethdev's name ("net_ring_vde7"): the port's device.
+    static std::string device_of(unsigned id);
+    const std::string& device() const { return _device; }
     const counters& stats() const { return _counters; }
     // The pool the endpoint receives into.
     rte_mempool* pool() const { return _pool; }
@@ -59,6 +68,7 @@ private:
     unsigned pump_in();
     unsigned pump_out();
 
+    std::string _device;
     rte_mempool* _pool;
     rte_ring* _in = nullptr;
     rte_ring* _out = nullptr;

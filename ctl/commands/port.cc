@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// vxctl port set/add/remove: change a port's mode, VLANs, TPID or MTU, add a port on a DPDK
-// device, or remove one, while the switch forwards. The flags are the configuration file's
-// keys (docs/configuration.md); the daemon validates the whole configuration they make and
-// applies it as a diff (config/diff.hh).
+// vxctl port set/add/remove: change a port's mode, VLANs, TPID or MTU, add a port (on a DPDK
+// device, an af_xdp port, a VDE port) or remove one, while the switch forwards. The flags are
+// the configuration file's keys (docs/configuration.md); the daemon validates the whole
+// configuration they make and applies it as a diff (config/diff.hh).
 
 #include <fmt/format.h>
 
@@ -34,8 +34,10 @@ struct port_set_options {
     std::optional<std::string> mtu;
     // An af_xdp port's steering keys (docs/af-xdp.md), by the key they set: "own", "steer.udp", ...
     std::array<std::optional<std::string>, 8> steering;
-    std::string type;  // port add: af_xdp
+    std::string type;  // port add: af_xdp, vde or vde_switch
     std::string iface; // port add, type af_xdp
+    std::string url;   // port add, type vde
+    std::optional<uint16_t> vde_port; // port add, type vde_switch
     bool dry_run = false;
 };
 
@@ -179,24 +181,37 @@ void add_port_commands(CLI::App& app, context& ctx) {
     });
 
     const auto n = std::make_shared<port_set_options>();
-    auto* add = port->add_subcommand("add", "add a port on a DPDK device (net_null0,no-rx=1, a PCI address, ...) "
-                                            "or an af_xdp port (--type af_xdp --iface IF); VDE ports need a restart");
+    auto* add = port->add_subcommand(
+        "add", "add a port on a DPDK device (net_null0,no-rx=1, a PCI address, ...), an af_xdp port (--type af_xdp "
+               "--iface IF) or a VDE port (--type vde --url URL, --type vde_switch [--vde-port N])");
     add->add_option("port", n->port, "the new port's name")->required();
     auto* device = add->add_option("--device", n->device, "DPDK devargs, as the file's device key");
-    auto* type = add->add_option("--type", n->type, "af_xdp: a port on an interface, with vxswitch's XDP program");
+    auto* type = add->add_option("--type", n->type,
+                                 "af_xdp: a port on an interface, with vxswitch's XDP program; vde: a port on a "
+                                 "libvdeplug URL; vde_switch: a port of vxswitchd's own VDE switch");
     add->add_option("--iface", n->iface, "af_xdp: the interface")->needs(type);
+    add->add_option("--url", n->url, "vde: the libvdeplug URL (vde:///run/sw, vxvde://239.1.2.3, tap://vde0, ...)")
+        ->needs(type);
+    add->add_option("--vde-port", n->vde_port, "vde_switch: the port number a client asks for (vde:///PATH[N])")
+        ->check(CLI::Range(1, 65535))
+        ->needs(type);
     device->excludes(type);
     add->add_option("--queues", n->queues, "RX queues (default 1)")->check(CLI::Range(1, 64));
     add_key_options(add, *n);
     add->callback([&ctx, n] {
         if (n->device.empty() && n->type.empty()) {
-            throw CLI::ValidationError("port add", "give --device DEVARGS, or --type af_xdp --iface IF");
+            throw CLI::ValidationError("port add", "give --device DEVARGS, --type af_xdp --iface IF, --type vde --url "
+                                                   "URL or --type vde_switch");
         }
         json args = {{"port", n->port}, {"dry_run", n->dry_run}};
-        for (const auto& [key, value] : {std::pair{"device", n->device}, {"type", n->type}, {"iface", n->iface}}) {
+        for (const auto& [key, value] :
+             {std::pair{"device", n->device}, {"type", n->type}, {"iface", n->iface}, {"url", n->url}}) {
             if (!value.empty()) {
                 args[key] = value;
             }
+        }
+        if (n->vde_port) {
+            args["vde_port"] = *n->vde_port;
         }
         if (const json keys = settings(*n); !keys.empty()) {
             args["set"] = keys;

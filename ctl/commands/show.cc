@@ -47,6 +47,28 @@ void print_xdp_ports(const json& r) {
     }
 }
 
+// VDE ports: what each is on (its URL, or the VDE switch port a client asks for) and who is
+// connected now.
+void print_vde_ports(const json& r) {
+    table t({{"PORT"}, {"VDE"}, {"PEER"}});
+    for (const auto& p : r["ports"]) {
+        if (!p.contains("vde")) {
+            continue;
+        }
+        const auto& v = p["vde"];
+        const std::string on =
+            v.contains("url")
+                ? v["url"].get<std::string>()
+                : fmt::format("vde_switch port {}", v["vde_port"].is_string() ? "(any)" : v["vde_port"].dump());
+        const auto peer = v["peer"].get<std::string>();
+        t.row({p["name"].get<std::string>(), on, peer.empty() ? "-" : peer});
+    }
+    if (!t.empty()) {
+        std::cout << '\n';
+        t.print(std::cout);
+    }
+}
+
 void print_show(const json& r) {
     const auto& eal = r["eal"];
     const auto& f = r["fdb"];
@@ -80,6 +102,7 @@ void print_show(const json& r) {
     }
     ports.print(std::cout);
     print_xdp_ports(r);
+    print_vde_ports(r);
 }
 
 } // namespace

@@ -622,7 +622,7 @@ def test_port_add_and_remove(h: harness, d: daemon):
                      b'{"cmd": "port.add", "args": {"port": "q", "device": "net_null_vxq", "set": {"device": "x"}}}\n',
                      b'{"cmd": "port.remove", "args": {"port": "p", "now": true}}\n'])
     assert replies[0]["error"] == ("port.add: device: a port is added on a device (devargs), or is of a type "
-                                   "(type: af_xdp with an iface)"), replies
+                                   "(type: af_xdp with an iface, vde with a url, vde_switch)"), replies
     assert replies[1]["error"].startswith("port.add: set: 'device' is not a key"), replies
     assert replies[2]["error"] == "port.remove: unknown argument 'now'; expected one of: dry_run, port", replies
     after = h.js("show")
@@ -762,6 +762,108 @@ vxlan:
         assert s.stop() == 0, s.log_text()
 
 
+def test_vde_ports_at_runtime(h: harness, d: daemon):
+    """VDE ports on a switch that started with none: the vde_switch: section and a port of it
+    come by config apply, others by port add (--dry-run, --json); a `vde_plug null://` client
+    binds and is disconnected (it exits) when its port is removed; show lists what each VDE
+    port is on and its peer; a VDE port is re-moded in place; every refusal (no --url, a URL
+    libvdeplug refuses, a vde_switch port without the section, a vde_port in use, a jumbo MTU,
+    a url on a device port) leaves config dump as it was; the dump loads back to itself; the
+    section goes when no port needs it."""
+    if not shutil.which("vde_plug"):
+        print("      (no vde_plug: the client part is skipped)")
+    vde = f"{h.tmp}/rtvde"
+    s, sock = side_switch(h, "vderuntime", """ports:
+  - { name: a, device: "net_null_vxra,no-rx=1", mode: access, vlan: 10 }
+""")
+    try:
+        dump = h.ok("config", "dump", sock=sock).out
+
+        def unchanged(*argv, says):
+            h.refused(*argv, says=says, sock=sock)
+            assert h.ok("config", "dump", sock=sock).out == dump, f"vxctl {' '.join(argv)} changed the configuration"
+
+        unchanged("port", "add", "v", "--type", "vde_switch", says="this switch has none: add the vde_switch: section")
+        unchanged("port", "add", "u", "--type", "vde", says="port.add: url: a port of type vde opens a libvdeplug URL")
+        unchanged("port", "add", "u", "--type", "vde", "--url", f"vde://{h.tmp}/nosuch",
+                  says=f"port 'u': libvdeplug cannot open 'vde://{h.tmp}/nosuch': No such file or directory")
+        replies = h.raw([b'{"cmd": "port.add", "args": {"port": "q", "device": "net_null_vxrq", "url": "vde:///x"}}\n'],
+                        sock=sock)
+        assert "ports[1].url: this key is for ports of type: vde or vde_switch" in replies[0]["error"], replies
+        r = h.ctl("port", "add", "u", "--url", "vde:///x", sock=sock)
+        assert r.code != 0 and "--url requires --type" in r.err, r
+
+        # The section and a port of it by config apply; the dump it makes loads back to itself.
+        edited = f"{h.tmp}/vderuntime.yaml"
+        with open(edited, "w") as f:
+            f.write(dump + "  - { name: v1, type: vde_switch, vde_port: 1, mode: access, vlan: 10 }\n"
+                    f"vde_switch: {{ path: {vde}, mode: 0600 }}\n")
+        r = h.ok("config", "apply", edited, sock=sock)
+        assert r.out == ("changed: port 'v1': added (vde_switch port 1, access vlan 10)\n"
+                         f"changed: vde_switch: added (listening on {vde}/ctl)\n"), r
+        assert stat.S_ISSOCK(os.stat(f"{vde}/ctl").st_mode)
+        j = h.js("port", "add", "v2", "--type", "vde_switch", "--mode", "trunk", "--vlans", "10,20", "--dry-run",
+                 sock=sock)
+        assert j == {"applied": False, "changes": ["port 'v2': added (vde_switch port, any client, trunk vlans 10,20)"],
+                     "warnings": []}, j
+        assert "v2" not in [p["name"] for p in h.js("show", sock=sock)["ports"]], "a dry run changes nothing"
+        h.ok("port", "add", "v2", "--type", "vde_switch", "--mode", "trunk", "--vlans", "10,20", sock=sock)
+        dump = h.ok("config", "dump", sock=sock).out
+        unchanged("port", "add", "v3", "--type", "vde_switch", "--vde-port", "1",
+                  says="vde_port 1 is already the number of port 'v1'")
+        unchanged("port", "add", "v3", "--type", "vde_switch", "--mtu", "9000",
+                  says="port 'v3': mtu 9000 takes frames of up to 9022 bytes, longer than the packet pool's buffers "
+                       "hold (2047): buffers for longer frames are made when the switch starts")
+        unchanged("port", "add", "v2", "--type", "vde_switch", says="a port is already named 'v2'")
+        with open(edited, "w") as f:
+            f.write(dump.replace(f"path: {vde}", f"path: {vde}-other"))
+        unchanged("config", "apply", edited, says=f"vde_switch.path: {vde} -> {vde}-other needs a restart")
+        with open(edited, "w") as f:
+            f.write(dump)
+        assert h.ok("config", "apply", edited, sock=sock).out == "no change: the running configuration is already so\n"
+
+        ports = {p["name"]: p for p in h.js("show", sock=sock)["ports"]}
+        assert ports["v1"]["driver"] == "net_ring" and ports["v1"]["device"].startswith("net_ring_vde"), ports["v1"]
+        assert ports["v1"]["vde"]["vde_port"] == 1 and ports["v2"]["vde"]["vde_port"] == "any", ports
+        assert ports["v1"]["device"] != ports["v2"]["device"]
+        if shutil.which("vde_plug"):
+            with open(f"{h.tmp}/vde_plug.log", "w") as log:
+                client = subprocess.Popen(["vde_plug", f"vde://{vde}[1]", "null://"], stdin=subprocess.DEVNULL,
+                                          stdout=log, stderr=subprocess.STDOUT)
+            try:
+                wait_for("the client on v1", lambda: h.js("show", sock=sock)["ports"][1]["vde"]["peer"])
+                show = h.ok("show", sock=sock).out
+                assert re.search(r"(?m)^v1 +vde_switch port 1 +vdeplug: user=\S+ pid=\d+$", show), show
+                assert re.search(r"(?m)^v2 +vde_switch port \(any\) +-$", show), show
+                assert len(os.listdir(vde)) == 2, os.listdir(vde)  # ctl and our data socket for the client
+                r = h.ok("port", "set", "v1", "--vlan", "20", sock=sock)  # in place: the client stays
+                assert r.out == "changed: port 'v1': access vlan 10 -> access vlan 20\n", r
+                assert client.poll() is None, "re-moding a VDE port keeps its client"
+                assert h.ok("port", "remove", "v1", sock=sock).out == "changed: port 'v1': removed (vde_switch port 1)\n"
+                assert client.wait(timeout=5) is not None, "the client sees its port go and exits"
+                assert "on port 'v1' disconnected: its port was removed" in s.log_text()
+            finally:
+                if client.poll() is None:
+                    client.kill()
+                client.wait()
+            assert os.listdir(vde) == ["ctl"], f"our data socket's file is removed: {os.listdir(vde)}"
+            h.ok("port", "add", "v1", "--type", "vde_switch", "--vde-port", "1", sock=sock)
+
+        # Without its ports the section may go; the dump then is the one the switch started with.
+        h.ok("port", "remove", "v1", sock=sock)
+        h.ok("port", "remove", "v2", sock=sock)
+        text = h.ok("config", "dump", sock=sock).out
+        with open(edited, "w") as f:
+            f.write(text[:text.index("vde_switch:")])
+        r = h.ok("config", "apply", edited, sock=sock)
+        assert r.out == f"changed: vde_switch: removed (no more listening on {vde}/ctl)\n", r
+        assert not os.path.exists(f"{vde}/ctl")
+        j = h.js("show", sock=sock)
+        assert [p["name"] for p in j["ports"]] == ["a"] and j["ethdevs"] == 1, j
+    finally:
+        assert s.stop() == 0, s.log_text()
+
+
 def test_vni_commands(h: harness, d: daemon):
     """vxctl vni show/add/set/remove on a VTEP: each change said in words and applied (show and
     config dump follow, the dump loads back to itself), --json, --dry-run, and every refusal
@@ -863,7 +965,8 @@ HEAP_SLACK = 64 * 1024
 
 def test_hitless_remoding_under_traffic(h: harness, d: daemon):
     """Frames flow from s to d (a static MAC) at full rate while ports x and y are re-moded,
-    re-tagged and re-MTU'd, and port z is added (into s and d's VLAN), re-moded and removed,
+    re-tagged and re-MTU'd, port z is added (into s and d's VLAN), re-moded and removed, and
+    VDE port v (a port of the switch's own VDE switch) is added, re-moded and removed,
     hundreds of times: not one frame between s and d is dropped, d sends every frame s
     received (give or take the burst in flight when the counters are read), and nothing
     leaks: the pool's free buffers, DPDK memory, the ethdevs, the ports and the daemon's RSS
@@ -880,13 +983,18 @@ def test_hitless_remoding_under_traffic(h: harness, d: daemon):
         ("port.set", {"port": "y", "set": {"mode": "access", "vlan": 10, "mtu": 1400}}),
         ("port.set", {"port": "x", "set": {"mode": "access", "vlan": 20, "tpid": None, "mtu": None}}),
         ("port.set", {"port": "y", "set": {"mode": "trunk", "vlans": [20], "mtu": None}}),
+        # A VDE port: its endpoint (rings, ring ethdev) made and handed to the I/O thread, then
+        # taken back and freed; flooded frames of s's VLAN reach it while it is there.
+        ("port.add", {"port": "v", "type": "vde_switch", "set": {"mode": "trunk", "vlans": [10, 20]}}),
+        ("port.set", {"port": "v", "set": {"mode": "access", "vlan": 20}}),
+        ("port.remove", {"port": "v"}),
     ]
-    rounds = 100  # 900 changes, 200 of them a port added or removed
+    rounds = 100  # 1200 changes, 400 of them a port added or removed
     s, sock = side_switch(h, "flow", flow_ports(h, "flow", "02:00:00:03:00:01", "02:00:00:03:00:02",
                                                 [64 + i for i in range(32)]) + """\
   - { name: x, device: "net_null_vxx,no-rx=1", mode: access, vlan: 20 }
   - { name: y, device: "net_null_vxy,no-rx=1", mode: trunk, vlans: [20] }
-""")
+""" + f"vde_switch: {{ path: {h.tmp}/flowvde }}\n")
     try:
         wait_for("traffic", lambda: h.js("counters", "d", sock=sock)["ports"][0]["counters"]["tx_packets"] > 1000)
         # A few rounds first: what DPDK allocates once, at the first hotplugs (32 blocks at the
@@ -916,6 +1024,7 @@ def test_hitless_remoding_under_traffic(h: harness, d: daemon):
         log = s.log_text()
         assert len(re.findall(r"control: port '[xy]'", log)) >= 6 * rounds, "each change is logged"
         assert len(re.findall(r"control: port 'z': (added|removed)", log)) >= 2 * rounds, "each add and remove is logged"
+        assert len(re.findall(r"control: port 'v': (added|removed)", log)) >= 2 * rounds, "each VDE add and remove too"
         now = resources(h, sock, s.proc.pid)
         print(f"      {len(replies)} changes in {took:.1f} s ({1000 * took / len(replies):.1f} ms each), "
               f"{flowed} frames s->d; before {baseline}, after {now}")
@@ -950,6 +1059,7 @@ TESTS = [
     test_mac_writes_under_traffic,
     test_top,
     test_port_remove_refuses_the_vxlan_underlay,
+    test_vde_ports_at_runtime,
     test_hitless_remoding_under_traffic,
 ]
 

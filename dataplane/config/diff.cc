@@ -93,33 +93,26 @@ const port* find_port(const model& m, const std::string& name) {
     return it == m.ports.end() ? nullptr : &*it;
 }
 
-// What a port is on, for the lines of a change: its device, or an af_xdp port's interface
-// (its device is generated: config/xdp_steering.hh).
+// What a port is on, for the lines of a change: its device, an af_xdp port's interface (its
+// device is generated: config/xdp_steering.hh), a VDE port's URL or VDE switch port.
 std::string device_of(const port& p) {
-    return p.xdp ? fmt::format("af_xdp on {}", p.xdp->iface) : p.device;
-}
-
-// What kind of port may come and go at runtime: one on a DPDK device, af_xdp ports included
-// (their program comes and goes with the device). A VDE port's ring ethdev is named by its
-// place in the file and its endpoint is served by the bridge's I/O thread, made at start.
-std::optional<std::string> restart_only_kind(const port& p) {
-    if (p.vde) {
-        return "a VDE port";
+    if (p.xdp) {
+        return fmt::format("af_xdp on {}", p.xdp->iface);
     }
-    return std::nullopt;
+    if (p.vde && p.vde->switch_port) {
+        return p.vde->number ? fmt::format("vde_switch port {}", *p.vde->number) : "vde_switch port, any client";
+    }
+    return p.vde ? fmt::format("vde {}", p.vde->url) : p.device;
 }
 
-// Ports in `next` but not in `running` are added, those only in `running` removed (each a
-// change, or refused when its kind needs a restart); the ports both have must keep their
-// order (a dump lists them so).
+// Ports in `next` but not in `running` are added, those only in `running` removed, whatever
+// their kind (DPDK devices, af_xdp and VDE ports); the ports both have must keep their order
+// (a dump lists them so).
 void port_set_changes(const model& running, const model& next, change_plan& plan) {
     std::vector<std::string> kept_before;
     std::vector<std::string> kept_after;
     for (const auto& p : running.ports) {
         if (find_port(next, p.name) == nullptr) {
-            if (const auto kind = restart_only_kind(p)) {
-                plan.refused.push_back(fmt::format("ports: removing port '{}' ({}) needs a restart", p.name, *kind));
-            }
             plan.ports_removed.push_back(p.name);
             plan.changes.push_back(fmt::format("port '{}': removed ({})", p.name, device_of(p)));
         } else {
@@ -129,8 +122,6 @@ void port_set_changes(const model& running, const model& next, change_plan& plan
     for (const auto& p : next.ports) {
         if (find_port(running, p.name) != nullptr) {
             kept_after.push_back(p.name);
-        } else if (const auto kind = restart_only_kind(p)) {
-            plan.refused.push_back(fmt::format("ports: adding port '{}' ({}) needs a restart", p.name, *kind));
         } else {
             plan.ports_added.push_back(p);
             plan.changes.push_back(fmt::format("port '{}': added ({}, {})", p.name, device_of(p), describe_vlans(p)));
@@ -140,6 +131,18 @@ void port_set_changes(const model& running, const model& next, change_plan& plan
         plan.refused.push_back(fmt::format("ports: the running order is {}: reordering ports needs a restart",
                                            fmt::join(kept_before, ", ")));
     }
+}
+
+// The vde_switch: section comes and goes at runtime (its socket is made or closed); a
+// section both have must be the same: its path, owner and mode belong to the clients bound.
+void vde_switch_change(const model& running, const model& next, model& fixed, change_plan& plan) {
+    if (running.vde_switch.has_value() == next.vde_switch.has_value()) {
+        return;
+    }
+    fixed.vde_switch = running.vde_switch;
+    plan.changes.push_back(
+        next.vde_switch ? fmt::format("vde_switch: added (listening on {}/ctl)", next.vde_switch->path)
+                        : fmt::format("vde_switch: removed (no more listening on {}/ctl)", running.vde_switch->path));
 }
 
 void port_changes(const port& a, const port& b, change_plan& plan) {
@@ -238,6 +241,8 @@ change_plan diff(const model& running, const model& next) {
     }
     fixed.mac_table.statics = running.mac_table.statics;
     keep_running_segments(running, fixed);
+    change_plan section; // its line goes after the ports'
+    vde_switch_change(running, next, fixed, section);
     const YAML::Node a = YAML::Load(dump(running));
     const YAML::Node b = YAML::Load(dump(fixed));
     for (const auto& section : {"dataplane", "fdb", "control", "vxlan", "vde_switch"}) {
@@ -259,6 +264,9 @@ change_plan diff(const model& running, const model& next) {
         }
     }
     static_changes(running, next, plan);
+    for (auto& line : section.changes) {
+        plan.changes.push_back(std::move(line));
+    }
     if (running.vxlan && next.vxlan) {
         for (auto& line : segment_changes(*running.vxlan, *next.vxlan)) {
             plan.changes.push_back(std::move(line));

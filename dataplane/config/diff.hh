@@ -6,16 +6,16 @@
 // vxctl shows. Both `vxctl port set` and `vxctl config apply` end here, so a change reads the
 // same whichever way it was asked for (STYLE G10: validate whole, diff, apply).
 //
-// What can change while the switch forwards: which DPDK-device and af_xdp ports exist (added, removed),
-// a port's mode, VLANs, translations, TPID, foreign-TPID action and MTU, an af_xdp port's
-// steering rules (own, steer, drop: its program's maps are rewritten), the static MAC
-// entries, and the VXLAN segments (vxlan.vnis: VNIs and vxvde networks added, removed, their
-// VLAN, group or remotes changed; tables/vtep_control.hh rebuilds the VTEP table). Everything
-// else (the dataplane's workers and memory, the MAC table's size and aging, the control
-// socket, the rest of the vxlan: section and having one at all, VDE ports coming or going,
-// the order of the
-// ports, a port's device, iface and queues) needs a restart: such a change is refused whole, each
-// difference named, and nothing is applied.
+// What can change while the switch forwards: which ports exist (DPDK devices, af_xdp and VDE
+// ports, added and removed), a port's mode, VLANs, translations, TPID, foreign-TPID action
+// and MTU, an af_xdp port's steering rules (own, steer, drop: its program's maps are
+// rewritten), the static MAC entries, the VXLAN segments (vxlan.vnis: VNIs and vxvde networks
+// added, removed, their VLAN, group or remotes changed; tables/vtep_control.hh rebuilds the
+// VTEP table) and having a vde_switch: section (added or removed whole). Everything else (the
+// dataplane's workers and memory, the MAC table's size and aging, the control socket, the rest
+// of the vxlan: section and having one at all, the vde_switch: section's keys, the order of
+// the ports, a port's device, iface, url, vde_port and queues) needs a restart: such a change
+// is refused whole, each difference named, and nothing is applied.
 
 #include <cstdint>
 #include <string>

@@ -79,8 +79,39 @@ TEST(config_diff, what_needs_a_restart_is_refused_by_key) {
               (std::vector<std::string>{"ports[2] 'n'.device: net_null_n -> net_null_m needs a restart"}));
     EXPECT_EQ(refused(changed("device: \"net_null_n\",", "device: \"net_null_n\", queues: 2,")),
               (std::vector<std::string>{"ports[2] 'n'.queues: 1 -> 2 needs a restart"}));
-    EXPECT_EQ(refused(changed("vlan: 30 }\n", "vlan: 30 }\n  - { name: m, type: vde, url: \"vde:///tmp/v\" }\n")),
-              (std::vector<std::string>{"ports: adding port 'm' (a VDE port) needs a restart"}));
+}
+
+// VDE ports come and go like the others; their URL or VDE switch port says what they are on.
+TEST(config_diff, vde_ports_are_added_and_removed) {
+    const std::string vde_ports = "vlan: 30 }\n  - { name: u, type: vde, url: \"vde:///tmp/v\", vlan: 30 }\n"
+                                  "  - { name: s, type: vde_switch, vde_port: 3 }\n  - { name: w, type: vde_switch }\n"
+                                  "vde_switch: { path: /tmp/vx }\n";
+    const model with_vde = changed("vlan: 30 }\n", vde_ports);
+    const auto added = diff(load_ok(running_text), with_vde);
+    ASSERT_TRUE(added.refused.empty()) << added.refused.front();
+    ASSERT_EQ(added.ports_added.size(), 3u);
+    EXPECT_EQ(added.ports_added[0].vde->url, "vde:///tmp/v");
+    EXPECT_EQ(added.changes, (std::vector<std::string>{"port 'u': added (vde vde:///tmp/v, access vlan 30)",
+                                                       "port 's': added (vde_switch port 3, access vlan 1)",
+                                                       "port 'w': added (vde_switch port, any client, access vlan 1)",
+                                                       "vde_switch: added (listening on /tmp/vx/ctl)"}));
+    const auto removed = diff(with_vde, load_ok(running_text));
+    ASSERT_TRUE(removed.refused.empty()) << removed.refused.front();
+    EXPECT_EQ(removed.ports_removed, (std::vector<std::string>{"u", "s", "w"}));
+    EXPECT_EQ(removed.changes.back(), "vde_switch: removed (no more listening on /tmp/vx/ctl)");
+    // The section alone comes and goes too; what it says cannot change under its clients.
+    const model listening = changed("vlan: 30 }\n", "vlan: 30 }\nvde_switch: { path: /tmp/vx }\n");
+    EXPECT_EQ(diff(load_ok(running_text), listening).changes,
+              (std::vector<std::string>{"vde_switch: added (listening on /tmp/vx/ctl)"}));
+    EXPECT_EQ(diff(listening, changed("vlan: 30 }\n", "vlan: 30 }\nvde_switch: { path: /tmp/vy }\n")).refused,
+              (std::vector<std::string>{"vde_switch.path: /tmp/vx -> /tmp/vy needs a restart"}));
+    // A kept VDE port's URL or number is what it is on, as a device is.
+    EXPECT_EQ(diff(with_vde,
+                   changed("vlan: 30 }\n", vde_ports.substr(0, vde_ports.find("vde_port: 3")) +
+                                               "vde_port: 4 }\n"
+                                               "  - { name: w, type: vde_switch }\nvde_switch: { path: /tmp/vx }\n"))
+                  .refused,
+              (std::vector<std::string>{"ports[4] 's'.vde_port: 3 -> 4 needs a restart"}));
 }
 
 TEST(config_diff, af_xdp_ports_are_added_and_removed) {

@@ -304,7 +304,7 @@ void read_port(map_reader& parent, const YAML::Node& n, const std::string& path,
         read_af_xdp(r, n, p);
     } else if (type == "vde" || type == "vde_switch") {
         read_vde_port(r, n, type, p);
-        p.device = vde_device(m.ports.size());
+        p.device = vde_device(p.name);
     } else {
         if (type != "dpdk") {
             r.sink().at(r.child("type"), r.path_of("type"),

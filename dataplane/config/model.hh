@@ -66,9 +66,13 @@ struct vde_port {
     std::optional<uint16_t> number; // type: vde_switch: the VDE port number a client asks for; empty: any client
 };
 
-// The ring ethdev of VDE port `port_index` (rte_eth_from_rings names it "net_ring_" + its name).
-inline std::string vde_device(size_t port_index) {
-    return "net_ring_vde" + std::to_string(port_index);
+// What a VDE port's device reads in a loaded configuration: a label, unique as port names are.
+// The port's real device is the ring ethdev the VDE bridge makes for it when the port opens
+// (vuos-bridge/vde_endpoint.hh), named by a serial that is never reused, so that a port added
+// again at runtime never meets the name of one being closed; the running switch's own model
+// (daemon/fabric.hh) holds that name instead. A file gives no device for a VDE port.
+inline std::string vde_device(const std::string& port_name) {
+    return "vde:" + port_name;
 }
 
 inline constexpr uint16_t c_tag_tpid = 0x8100;

@@ -191,6 +191,8 @@ json commands::port_add(ctl::arg_reader& a) {
     const auto device = a.text("device");
     const auto type = a.text("type");
     const auto iface = a.text("iface");
+    const auto url = a.text("url");
+    const auto vde_port = a.integer("vde_port", 1, 65535);
     const json* set = a.object("set");
     const bool dry_run = a.flag("dry_run");
     a.done();
@@ -198,21 +200,29 @@ json commands::port_add(ctl::arg_reader& a) {
         throw request_error(fmt::format("a port is already named '{}'", name));
     }
     if (!device && !type) {
-        a.fail("device", "a port is added on a device (devargs), or is of a type (type: af_xdp with an iface)");
+        a.fail("device", "a port is added on a device (devargs), or is of a type (type: af_xdp with an iface, vde "
+                         "with a url, vde_switch)");
+    }
+    if (type == "vde" && !url) {
+        a.fail("url", "a port of type vde opens a libvdeplug URL: give it (vde:///path of a vde_switch, "
+                      "vxvde://group, ...)");
+    }
+    if (type == "vde_switch" && !_running.vde_switch) {
+        throw request_error("a port of type vde_switch is a port of vxswitchd's own VDE switch, and this switch has "
+                            "none: add the vde_switch: section (its path) with vxctl config apply first");
     }
     YAML::Node root = running_yaml();
     YAML::Node port;
     port["name"] = name;
-    // The loader refuses what does not fit together (a device on an af_xdp port, an
-    // af_xdp port without its iface), as in a file.
-    if (type) {
-        port["type"] = *type;
+    // The loader refuses what does not fit together (a device on an af_xdp or VDE port, an
+    // af_xdp port without its iface, a url on a vde_switch port), as in a file.
+    for (const auto& [key, value] : {std::pair{"type", type}, {"device", device}, {"iface", iface}, {"url", url}}) {
+        if (value) {
+            port[key] = *value;
+        }
     }
-    if (device) {
-        port["device"] = *device;
-    }
-    if (iface) {
-        port["iface"] = *iface;
+    if (vde_port) {
+        port["vde_port"] = std::to_string(*vde_port);
     }
     if (set != nullptr) {
         set_keys(a, port, *set);

@@ -49,11 +49,13 @@ const std::vector<commands::entry>& commands::table() {
          "change a port's configuration keys (mode, vlan, vlans, native_vlan, translate, s_vlan, c_vlans, tpid, "
          "foreign_tpid, mtu, an af_xdp port's own, steer, drop, or one key of those maps as steer.udp; null removes "
          "a key)"},
-        {"port.add", &commands::port_add, "port, device?, type?, iface?, set?, dry_run?",
-         "add a port on a DPDK device (devargs, e.g. net_null0,no-rx=1) or an af_xdp port (type af_xdp, iface); "
-         "set: its keys as port.set takes them; VDE ports need a restart"},
+        {"port.add", &commands::port_add, "port, device?, type?, iface?, url?, vde_port?, set?, dry_run?",
+         "add a port on a DPDK device (devargs, e.g. net_null0,no-rx=1), an af_xdp port (type af_xdp, iface) or a "
+         "VDE port (type vde with a libvdeplug url, or type vde_switch, vde_port?: a port of vxswitchd's VDE "
+         "switch); set: its keys as port.set takes them"},
         {"port.remove", &commands::port_remove, "port, dry_run?",
-         "remove a port: it is unpolled, its MACs flushed, its device closed and detached"},
+         "remove a port: it is unpolled, its MACs flushed, its device closed and detached (a VDE port's client "
+         "disconnected)"},
         {"vni.show", &commands::vni_show, "",
          "the VXLAN segments (VNI, VLAN, protocol, UDP port, group, remotes and their next hops), the remotes discovered"},
         {"vni.add", &commands::vni_add, "vni, set, dry_run?",

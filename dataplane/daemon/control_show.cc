@@ -106,6 +106,9 @@ json commands::port_json(size_t i) const {
               {"mtu", mtu},
               {"queues", cfg.queues}};
     p.update(vlans_json(cfg));
+    if (auto vde = _fabric.vde_state(i)) {
+        p["vde"] = std::move(*vde); // what it is on, its peer, the I/O thread's counters
+    }
     if (const xdp_steer* steer = _fabric.steering(i)) {
         json xdp = steer->state(); // where the program runs, the sockets' mode, the rules
         xdp.erase("counters");     // vxctl counters has them

@@ -75,21 +75,17 @@ fabric::fabric(const config::model& m, uint16_t workers) : _model(m) {
 
     auto snap = std::make_unique<snapshot>();
     snap->l2 = l2_tables::build(m);
-    if (vde::has_vde_ports(m)) {
-        _vde = std::make_unique<vde::bridge>(m, n_workers, _pool); // their ring ethdevs, before the ports
+    if (vde::has_vde_ports(m) || m.vde_switch) {
+        _vde = std::make_unique<vde::bridge>(m, n_workers, _pool); // its jumbo pool is sized for m's VDE ports
     }
-    for (const auto& p : m.ports) {
-        if (p.xdp) {
-            auto opened = open_af_xdp_port(p, n_workers, _pool);
-            _ports.push_back(std::move(opened.port));
-            _steering.push_back(std::move(opened.steer));
-        } else {
-            _ports.push_back(std::make_unique<dpdk_port>(p, n_workers, _pool));
-            _steering.emplace_back();
-        }
-        snap->device.push_back(_ports.back()->id());
-        snap->names.push_back(p.name);
+    _ports.resize(m.ports.size());
+    _steering.resize(m.ports.size());
+    for (uint16_t i = 0; i < m.ports.size(); ++i) {
+        open_port_in(i, m.ports[i], n_workers);
+        snap->device.push_back(_ports[i]->id());
+        snap->names.push_back(m.ports[i].name);
     }
+    name_vde_devices(_model);
     _slot_base.resize(_ports.size());
     snap->polls = spread_queues(m, n_workers);
     start_vxlan(m, *snap);
@@ -111,7 +107,10 @@ fabric::fabric(const config::model& m, uint16_t workers) : _model(m) {
         _vteps->send_through(_workers.front()->inject_ring());
     }
     if (_vde) {
-        _vde->start();
+        if (m.vde_switch) {
+            _vde->prepare_listener(*m.vde_switch);
+        }
+        _vde->publish(_model); // the I/O thread starts serving
     }
 }
 
@@ -341,6 +340,10 @@ port_counter_block fabric::slot_counts(size_t slot) const {
     return sum;
 }
 
+std::optional<nlohmann::json> fabric::vde_state(size_t i) const {
+    return _vde ? _vde->state_of(i) : std::nullopt;
+}
+
 uint32_t fabric::pool_free() const {
     return rte_mempool_avail_count(_pool);
 }
@@ -386,7 +389,7 @@ nlohmann::json fabric::state() const {
         if (_steering[i]) {
             ports.back()["xdp"] = _steering[i]->state();
         }
-        if (const auto v = _vde ? _vde->state_of(i) : std::nullopt) {
+        if (const auto v = vde_state(i)) {
             ports.back()["vde"] = *v;
         }
     }

@@ -83,6 +83,9 @@ public:
     // The XDP steering program of port `i` (type: af_xdp), nullptr for other ports. Its
     // apply() changes the steered set at runtime, in place (control thread only).
     xdp_steer* steering(size_t i) const { return _steering[i].get(); }
+    // Port `i`'s VDE state (what it is on, its peer, the I/O thread's counters:
+    // vuos-bridge/vde_bridge.hh), nullopt for other ports.
+    std::optional<nlohmann::json> vde_state(size_t i) const;
     const std::vector<std::unique_ptr<worker>>& workers() const { return _workers; }
     // The lcore of each worker, once run() has launched them.
     const std::vector<unsigned>& worker_lcores() const { return _worker_lcores; }
@@ -111,7 +114,14 @@ public:
 private:
     // daemon/fabric_changes.cc: the steps of reconfigure().
     std::vector<uint16_t> open_added_ports(const std::vector<config::port>& added);
-    void open_port_in(uint16_t slot, const config::port& p);
+    void open_port_in(uint16_t slot, const config::port& p, uint16_t tx_queues);
+    // The VDE bridge, made with no port (and no jumbo pool) for the first VDE port added at runtime.
+    vde::bridge& vde_bridge();
+    // The vde_switch section's socket when `next` adds the section (made before anything
+    // changes: a path that cannot be served refuses the change).
+    void open_vde_listener(const config::model& next);
+    // A VDE port's device in the fabric's model is its ring ethdev (config::vde_device).
+    void name_vde_devices(config::model& slotted) const;
     void close_ports(const std::vector<uint16_t>& slots);
     // Undoes open_added_ports() when the change fails later: nothing is left of them.
     void close_added_ports(const std::vector<uint16_t>& slots);
@@ -145,7 +155,9 @@ private:
     std::unique_ptr<snapshot_holder> _state;
     std::unique_ptr<learner> _learner;
     std::unique_ptr<vtep_control> _vteps; // VXLAN's control plane; null without VXLAN
-    std::unique_ptr<vde::bridge> _vde; // the VDE ports' rings and I/O thread; null without VDE ports
+    // The VDE ports' rings and I/O thread; null until the switch has a VDE port or a
+    // vde_switch section (at start or at runtime), then kept.
+    std::unique_ptr<vde::bridge> _vde;
     std::vector<std::unique_ptr<worker>> _workers;
     std::vector<unsigned> _worker_lcores;
 };

@@ -3,7 +3,9 @@
 // (vxctl port set/add/remove, config apply). The order of the steps is what makes it hitless:
 //
 //   1. added ports are opened and started in free slots, invisible to the workers (no table
-//      names them, no worker polls them); a device that refuses ends the change here;
+//      names them, no worker polls them) and to the VDE I/O thread (a VDE port's endpoint is
+//      made, its URL connected, but not yet served); a vde_switch section the change adds
+//      gets its listening socket; a device, URL or path that refuses ends the change here;
 //   2. changed MTUs are set (a refusal puts back those set, closes what step 1 opened; an MTU
 //      longer than a VDE port's buffers, sized at start, is refused before any is set);
 //   3. one snapshot is published: VLAN tables with every domain at its index, the VTEP table
@@ -13,7 +15,11 @@
 //   4. learn events queued before that are applied, then the MACs the change made wrong are
 //      flushed (a removed port's, domains a port left, remote VTEPs and VNIs the change
 //      removed), static entries replaced, and multicast groups joined and left;
-//   5. removed ports are stopped, closed and their virtual devices detached.
+//   5. the VDE I/O thread is handed the VDE ports as they are now (vuos-bridge/vde_bridge.hh:
+//      it serves the added ones, lets go of the removed ones, whose clients are then
+//      disconnected, and of a vde_switch section removed); removed ports are stopped, closed
+//      and their virtual devices detached (a VDE port's endpoint with them: its rings and
+//      ring ethdev).
 
 #include "daemon/fabric.hh"
 
@@ -88,8 +94,8 @@ std::vector<uint16_t> fabric::open_added_ports(const std::vector<config::port>& 
             if (slot >= max_ports) {
                 throw std::runtime_error(fmt::format("port '{}': all {} port slots are taken", p.name, max_ports));
             }
-            uint16_t in_use = 0;
-            if (rte_eth_dev_get_port_by_name(device_name(p.device).c_str(), &in_use) == 0) {
+            uint16_t in_use = 0; // (a VDE port's ring ethdev gets a name of its own: vde_endpoint.hh)
+            if (!p.vde && rte_eth_dev_get_port_by_name(device_name(p.device).c_str(), &in_use) == 0) {
                 throw std::runtime_error(fmt::format("port '{}': device '{}' already exists (DPDK port {})", p.name,
                                                      device_name(p.device), in_use));
             }
@@ -111,7 +117,7 @@ std::vector<uint16_t> fabric::open_added_ports(const std::vector<config::port>& 
                 _steering.emplace_back();
                 _slot_base.emplace_back();
             }
-            open_port_in(slot, p);
+            open_port_in(slot, p, workers);
             slots.push_back(slot);
         }
     } catch (const std::runtime_error&) {
@@ -122,15 +128,47 @@ std::vector<uint16_t> fabric::open_added_ports(const std::vector<config::port>& 
 }
 
 // An af_xdp port comes with its steering program (loaded and attached by net_af_xdp, its
-// rules written: xdp_steer.hh); any other port is its DPDK device alone.
-void fabric::open_port_in(uint16_t slot, const config::port& p) {
-    const auto workers = static_cast<uint16_t>(_workers.size());
+// rules written: xdp_steer.hh); a VDE port with its endpoint in the bridge, whose ring ethdev
+// is its device; any other port is its DPDK device alone.
+void fabric::open_port_in(uint16_t slot, const config::port& p, uint16_t tx_queues) {
     if (p.xdp) {
-        auto opened = open_af_xdp_port(p, workers, _pool);
+        auto opened = open_af_xdp_port(p, tx_queues, _pool);
         _ports[slot] = std::move(opened.port);
         _steering[slot] = std::move(opened.steer);
+    } else if (p.vde) {
+        config::port ring = p;
+        ring.device = vde_bridge().add(slot, p);
+        try {
+            _ports[slot] = std::make_unique<dpdk_port>(ring, tx_queues, _pool);
+        } catch (const std::runtime_error&) {
+            _vde->discard(slot);
+            throw;
+        }
     } else {
-        _ports[slot] = std::make_unique<dpdk_port>(p, workers, _pool);
+        _ports[slot] = std::make_unique<dpdk_port>(p, tx_queues, _pool);
+    }
+}
+
+vde::bridge& fabric::vde_bridge() {
+    if (!_vde) {
+        _vde = std::make_unique<vde::bridge>(config::model{}, static_cast<uint16_t>(_workers.size()), _pool);
+    }
+    return *_vde;
+}
+
+// Adding the section makes its socket; changing it needs a restart (config/diff.hh), and
+// removing it closes the socket once the I/O thread has let go of it (publish()).
+void fabric::open_vde_listener(const config::model& next) {
+    if (next.vde_switch && !_model.vde_switch) {
+        vde_bridge().prepare_listener(*next.vde_switch);
+    }
+}
+
+void fabric::name_vde_devices(config::model& slotted) const {
+    for (size_t s = 0; s < slotted.ports.size(); ++s) {
+        if (slotted.ports[s].vde && _vde) {
+            slotted.ports[s].device = _vde->device_of(s);
+        }
     }
 }
 
@@ -143,11 +181,15 @@ void fabric::close_added_ports(const std::vector<uint16_t>& slots) {
 
 // Closing an af_xdp port's device detaches its program from the interface (net_af_xdp does);
 // then its xdp_steer closes the map handles and what net_af_xdp left open (its AF_XDP socket,
-// the program's object), so the kernel frees the socket, the program and its maps.
+// the program's object), so the kernel frees the socket, the program and its maps. A VDE
+// port's endpoint goes after its ring ethdev is closed (the I/O thread let go of it before).
 void fabric::close_ports(const std::vector<uint16_t>& slots) {
     for (uint16_t s : slots) {
         _ports[s].reset();
         _steering[s].reset();
+        if (_vde) {
+            _vde->discard(s);
+        }
     }
 }
 
@@ -163,6 +205,7 @@ config::model fabric::in_slots(const config::model& next, const std::vector<uint
     for (size_t k = 0; k < added.size(); ++k) {
         out.ports[added_slots[k]] = added[k];
     }
+    name_vde_devices(out);
     return out;
 }
 
@@ -215,15 +258,21 @@ void fabric::vxlan_changed(const std::optional<vtep_control::rebuilt>& r) {
 }
 
 void fabric::reconfigure(const config::model& next, const config::change_plan& plan) {
-    const auto added_slots = open_added_ports(plan.ports_added);
-    const config::model slotted = in_slots(next, added_slots, plan.ports_added);
+    std::vector<uint16_t> added_slots;
+    config::model slotted;
     try {
+        open_vde_listener(next);
+        added_slots = open_added_ports(plan.ports_added); // leaves none open when it throws
+        slotted = in_slots(next, added_slots, plan.ports_added);
         if (_vde) {
             _vde->check_mtus(slotted); // a VDE port's buffers are sized at start
         }
         set_changed_mtus(_model, slotted, slots_named(_model, plan.ports), _ports);
     } catch (const std::runtime_error&) {
         close_added_ports(added_slots);
+        if (_vde) {
+            _vde->publish(_model); // no change for the I/O thread; a socket made above is closed
+        }
         throw;
     }
     const auto removed_slots = slots_named(_model, plan.ports_removed);
@@ -271,6 +320,9 @@ void fabric::reconfigure(const config::model& next, const config::change_plan& p
         _macs->remove(key_of(s, before));
     }
     _model = slotted;
+    if (_vde) {
+        _vde->publish(_model);
+    }
     close_ports(removed_slots);
     // af_xdp ports steer the VLANs they carry unless told otherwise: the steering follows
     // (after the tables, so the switch takes a VLAN before frames of it are sent its way).

@@ -536,6 +536,37 @@ def tcp_stream(server_ns, server_ip, client_ns, port, min_bytes, result, stop):
     return threads, [server, client]
 
 
+def vxctl_path(daemon):
+    """The vxctl of the same build as the daemon (VXSWITCHD/../../ctl/vxctl); Fatal if it is missing."""
+    vxctl = os.path.normpath(os.path.join(os.path.dirname(daemon), "..", "ctl", "vxctl"))
+    if not os.access(vxctl, os.X_OK):
+        raise Fatal(f"no vxctl at {vxctl}")
+    return vxctl
+
+
+def resources(sw):
+    """What a leak in switch `sw` would show (the runtime port tests compare two readings): the
+    pool's free buffers (the most over a few reads: a worker's cache), DPDK heap blocks and
+    bytes, ethdevs, ports, the daemon's threads, file descriptors (the fewest over a few
+    reads: a control connection just answered may not be closed yet) and RSS."""
+    shows = [sw.control("show") for _ in range(5)]
+    pid = sw.proc.pid
+    with open(f"/proc/{pid}/status") as f:
+        rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+    fds = []
+    for _ in range(5):
+        time.sleep(0.05)
+        fds.append(len(os.listdir(f"/proc/{pid}/fd")))
+    return {"pool_free": max(j["pool"]["free"] for j in shows),
+            "heap_blocks": shows[-1]["memory"]["dpdk_heap_allocations"],
+            "heap_bytes": shows[-1]["memory"]["dpdk_heap_allocated_bytes"],
+            "ethdevs": shows[-1]["ethdevs"],
+            "ports": [p["name"] for p in shows[-1]["ports"]],
+            "threads": len(os.listdir(f"/proc/{pid}/task")),
+            "fds": min(fds),
+            "rss_kib": rss}
+
+
 def main(scenario, hosts, dataplane_yaml=(), switches=None, links=None):
     """Runs scenario(lab) in a fresh lab (see lab); exits 0 (pass), 1 (fail) or 77 (skip)."""
     if len(sys.argv) != 2:

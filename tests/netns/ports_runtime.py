@@ -73,10 +73,6 @@ class runtime_lab(netns_lib.lab):
             netns_lib.run("ip", "-n", peers, "link", "set", x, "up")
 
 
-def vxctl_path(daemon):
-    return os.path.normpath(os.path.join(os.path.dirname(daemon), "..", "ctl", "vxctl"))
-
-
 def xdp_prog_on(lab, iface):
     """The id of the XDP program on the switch's interface, or None."""
     out = netns_lib.run("ip", "-n", lab._switch().ns, "-d", "link", "show", iface).stdout
@@ -88,32 +84,9 @@ def prog_exists(prog_id):
     return subprocess.run(["bpftool", "prog", "show", "id", str(prog_id)], capture_output=True).returncode == 0
 
 
-def resources(lab):
-    sw = lab._switch()
-    shows = [sw.control("show") for _ in range(5)]
-    pid = sw.proc.pid
-    with open(f"/proc/{pid}/status") as f:
-        rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
-    # The fewest over a few reads: a control connection just answered may not be closed yet.
-    fds = []
-    for _ in range(5):
-        time.sleep(0.05)
-        fds.append(len(os.listdir(f"/proc/{pid}/fd")))
-    return {"pool_free": max(j["pool"]["free"] for j in shows),
-            "heap_blocks": shows[-1]["memory"]["dpdk_heap_allocations"],
-            "heap_bytes": shows[-1]["memory"]["dpdk_heap_allocated_bytes"],
-            "ethdevs": shows[-1]["ethdevs"],
-            "ports": [p["name"] for p in shows[-1]["ports"]],
-            "threads": len(os.listdir(f"/proc/{pid}/task")),
-            "fds": min(fds),
-            "rss_kib": rss}
-
-
 def scenario(lab):
     netns_lib.require_tools(("bpftool", "bpftool"))
-    vxctl = vxctl_path(lab.daemon)
-    if not os.access(vxctl, os.X_OK):
-        raise netns_lib.Fatal(f"no vxctl at {vxctl}")
+    vxctl = netns_lib.vxctl_path(lab.daemon)
     check = lab.check
     sw = lab._switch()
     lab.start()
@@ -196,7 +169,7 @@ def scenario(lab):
     for _ in range(WARMUP):
         round_trip()
     check(any(lab.ping("h1", HOSTS["h2"]["ip"]) for _ in range(2)), "h1 reaches h2 before the churn")
-    baseline = resources(lab)
+    baseline = netns_lib.resources(sw)
     count = int((ROUNDS * 1.5 + 4) / PING_INTERVAL)  # outlasts the churn
     ping = subprocess.Popen(["ip", "netns", "exec", lab.ns("h1"), "ping", "-q", "-i", str(PING_INTERVAL), "-c",
                              str(count), "-W", "1", HOSTS["h2"]["ip"]], stdout=subprocess.PIPE, text=True)
@@ -215,7 +188,7 @@ def scenario(lab):
     gone = [p for p in progs if p is None or prog_exists(p)]
     check(len(progs) == (WARMUP + ROUNDS) * len(EXTRA) and not gone,
           f"every added port had its own vx_steer and each is gone from the kernel ({len(progs)} added; left: {gone[:5]})")
-    now = resources(lab)
+    now = netns_lib.resources(sw)
     print(f"     before {baseline}\n     after  {now}")
     check(now["ports"] == baseline["ports"] and now["ethdevs"] == baseline["ethdevs"], "ports and ethdevs as before")
     lost = baseline["pool_free"] - now["pool_free"]

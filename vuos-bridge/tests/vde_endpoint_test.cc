@@ -9,7 +9,6 @@
 
 #include <array>
 
-#include "config/model.hh"
 #include "vde_ports.hh"
 #include "vuos-bridge/vde_endpoint.hh"
 
@@ -25,7 +24,7 @@ protected:
         vx::testing::start_eal();
         ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, fds.data()), 0);
         ep = std::make_unique<endpoint>(index, 1, vx::testing::test_pool());
-        port = testing::start_port(config::vde_device(index));
+        port = testing::start_port(ep->device());
         ep->attach(std::make_unique<datagram_link>(fds[0], "test peer"));
     }
     void TearDown() override {
@@ -41,7 +40,7 @@ protected:
     }
     uint64_t count(counter c) const { return ep->stats().get(c); }
 
-    static inline unsigned next_index = 200; // ring and ethdev names must be fresh per test
+    static inline unsigned next_index = 200; // ring and ethdev names are fresh per endpoint, as the bridge makes them
     unsigned index = next_index++;
     std::array<int, 2> fds{};
     std::unique_ptr<endpoint> ep;

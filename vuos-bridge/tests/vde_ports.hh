@@ -2,12 +2,10 @@
 #pragma once
 // What the VDE unit tests share: a ring ethdev configured as the fabric would (one RX queue,
 // one TX queue), and frames moved through it.
-#include <rte_bus_vdev.h>
 #include <rte_ethdev.h>
 
 #include <gtest/gtest.h>
 
-#include <array>
 #include <string>
 
 #include "testing/dpdk_env.hh"
@@ -25,12 +23,11 @@ inline uint16_t start_port(const std::string& device) {
     return id;
 }
 
-// Removes the device too, so that the next test may make one of the same name.
+// Stops and closes the ethdev, as the fabric does before the endpoint goes (the endpoint
+// removes its device).
 inline void stop_port(uint16_t id) {
     rte_eth_dev_stop(id);
-    std::array<char, RTE_ETH_NAME_MAX_LEN> name{};
-    rte_eth_dev_get_name_by_port(id, name.data());
-    rte_vdev_uninit(name.data());
+    rte_eth_dev_close(id);
 }
 
 // Sends one frame as a worker would.
