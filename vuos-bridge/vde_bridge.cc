@@ -2,6 +2,7 @@
 #include "vuos-bridge/vde_bridge.hh"
 
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -16,11 +17,26 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 namespace vx::vde {
 
 namespace {
+
+// Whether `path` names a file directly in directory `dir`.
+bool in_directory(const std::string& path, const std::string& dir) {
+    return std::filesystem::path(path).lexically_normal().parent_path() ==
+           std::filesystem::path(dir + "/").lexically_normal().parent_path();
+}
+
+// Removes `path` when it is a socket (a client's data socket); anything else stays.
+void remove_if_socket(const std::string& path) {
+    struct stat st {};
+    if (!path.empty() && ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+        ::unlink(path.c_str());
+    }
+}
 
 // With no frame to move, the thread sleeps in poll() this long at most: the latency a frame
 // from a worker may wait when the thread was idle (the out rings have no fd to wake it).
@@ -455,6 +471,7 @@ void bridge::bind_client(int stream, const request& r) {
         m->ep->attach(std::make_unique<datagram_link>(fd, r.description)); // owns fd from here
         m->stream = stream;
         m->data_path = path;
+        m->client_path = in_directory(r.client_socket, _serving->socket->path()) ? r.client_socket : std::string();
         _clients.fetch_add(1, std::memory_order_relaxed);
         if (::write(stream, &reply, sizeof(reply)) != static_cast<ssize_t>(sizeof(reply))) {
             release(*m, "did not take the answer");
@@ -469,14 +486,18 @@ void bridge::bind_client(int stream, const request& r) {
 }
 
 // Unbinds the client of `m`: its link (our data socket) and control stream closed, whereupon
-// the client sees the switch go, and our data socket's file removed.
+// the client sees the switch go, and our data socket's file removed. So is the client's, if it
+// is still there: libvdeplug binds it in our directory and unlinks it only once the handshake
+// is done, so a client killed in between leaves it behind for good.
 void bridge::release(member& m, const char* why) {
     spdlog::info("VDE switch: '{}' on port '{}' {}", m.ep->peer(), m.cfg.name, why);
     m.ep->detach();
     ::close(m.stream);
     ::unlink(m.data_path.c_str());
+    remove_if_socket(m.client_path);
     m.stream = -1;
     m.data_path.clear();
+    m.client_path.clear();
     _clients.fetch_sub(1, std::memory_order_relaxed);
 }
 

@@ -143,6 +143,7 @@ private:
         // type: vde_switch: the client bound now (the I/O thread's while it serves the member).
         int stream = -1;                   // its control stream; -1: free
         std::string data_path;             // our data socket's file
+        std::string client_path;           // the client's, while it may still be in our directory
         std::atomic<bool> departed{false}; // its client left: the fabric flushes its MACs
     };
     struct roster {

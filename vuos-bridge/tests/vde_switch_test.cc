@@ -23,6 +23,7 @@ extern "C" { // libvdeplug.h declares C functions without saying so
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 #include <vector>
@@ -30,6 +31,7 @@ extern "C" { // libvdeplug.h declares C functions without saying so
 #include "config/model.hh"
 #include "vde_ports.hh"
 #include "vuos-bridge/vde_bridge.hh"
+#include "vuos-bridge/vde_request.hh"
 
 namespace vx::vde {
 namespace {
@@ -197,6 +199,42 @@ TEST_F(vde_switch_test, a_client_sending_garbage_is_refused_and_costs_nothing_el
     VDECONN* good = plug("");
     ASSERT_NE(good, nullptr) << "the switch still serves";
     vde_close(good);
+}
+
+// A client as libvdeplug's would be if killed after its handshake's request, before it unlinks
+// its data socket: it binds `client_path`, asks for port 3, reads the answer and leaves.
+void killed_client(const std::filesystem::path& ctl, const std::filesystem::path& client_path) {
+    const int data = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+    sockaddr_un mine{};
+    mine.sun_family = AF_UNIX;
+    std::strncpy(mine.sun_path, client_path.c_str(), sizeof(mine.sun_path) - 1);
+    ASSERT_EQ(::bind(data, reinterpret_cast<const sockaddr*>(&mine), sizeof(mine)), 0);
+    const int stream = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, ctl.c_str(), sizeof(a.sun_path) - 1);
+    ASSERT_EQ(::connect(stream, reinterpret_cast<const sockaddr*>(&a), sizeof(a)), 0);
+    const std::string req = encode_request(3u << 8, client_path, "killed");
+    ASSERT_EQ(::write(stream, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+    sockaddr_un answer{};
+    EXPECT_EQ(::read(stream, &answer, sizeof(answer)), static_cast<ssize_t>(sizeof(answer)));
+    ::close(stream);
+    ::close(data);
+}
+
+TEST_F(vde_switch_test, a_killed_clients_data_socket_is_removed_from_the_directory_only) {
+    const auto inside = dir / ".4242-00000";
+    killed_client(dir / "ctl", inside);
+    ASSERT_TRUE(eventually([&] { return b->clients() == 0 && !std::filesystem::exists(inside); }))
+        << "the client's socket, left in the switch's directory, goes with the client";
+    // A client socket elsewhere is the client's business.
+    const auto outside = dir.parent_path() / fmt::format("vxvde-test-client-{}", ::getpid());
+    std::filesystem::remove(outside);
+    killed_client(dir / "ctl", outside);
+    EXPECT_TRUE(eventually([&] { return b->clients() == 0; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_TRUE(std::filesystem::exists(outside)) << "a socket outside the directory stays";
+    std::filesystem::remove(outside);
 }
 
 // The running ports with the numbered one's MTU changed, as a runtime change would have them.
