@@ -331,7 +331,7 @@ void bridge::take_roster() {
 void bridge::serve(std::chrono::milliseconds wait) {
     std::vector<pollfd> fds;
     for (const member* m : _serving->members) {
-        if (m->ep->link()) {
+        if (m->ep->link() && m->ep->takes_frames()) { // a full ring would wake poll() at once
             fds.push_back({m->ep->link()->fd(), POLLIN, 0});
         }
     }

@@ -16,7 +16,8 @@ namespace vx::vde {
 #define VX_VDE_COUNTERS(X)                                                                     \
     X(frames_in, "frames received from the VDE peer and handed to the workers")              \
     X(frames_out, "frames the workers switched to this endpoint and the peer was sent")       \
-    X(in_ring_full, "received frames dropped: the workers' ring was full")                    \
+    X(in_ring_full, "received frames dropped: the workers' ring was full (never: room is checked first)") \
+    X(in_held, "receive rounds skipped: the workers' ring was full, the peer's frames wait in its socket") \
     X(in_no_mbuf, "receive rounds cut short: the packet pool was empty")                      \
     X(in_oversize, "received frames dropped: longer than the port's buffers hold")            \
     X(in_discarded, "received datagrams dropped: shorter than an Ethernet header")            \

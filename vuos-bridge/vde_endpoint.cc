@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -90,8 +91,18 @@ unsigned endpoint::pump() {
     return pump_in() + pump_out();
 }
 
+bool endpoint::takes_frames() const {
+    return rte_ring_free_count(_in) != 0;
+}
+
 unsigned endpoint::pump_in() {
     if (!_link) {
+        return 0;
+    }
+    // The I/O thread is the in ring's only producer: the room it sees can only grow.
+    const unsigned room = rte_ring_free_count(_in);
+    if (room == 0) {
+        _counters.add(counter::in_held, 1);
         return 0;
     }
     if (_spare_count < burst) {
@@ -102,12 +113,13 @@ unsigned endpoint::pump_in() {
             return 0;
         }
     }
-    const uint16_t got = _link->receive(_spare.data(), _spare_count, _counters);
+    const auto want = static_cast<uint16_t>(std::min<unsigned>(_spare_count, room));
+    const uint16_t got = _link->receive(_spare.data(), want, _counters);
     if (got == 0) {
         return 0;
     }
     const unsigned queued = rte_ring_enqueue_burst(_in, reinterpret_cast<void**>(_spare.data()), got, nullptr);
-    if (queued < got) {
+    if (queued < got) { // cannot happen (room above); counted, never leaked, if it does
         _counters.add(counter::in_ring_full, got - queued);
         rte_pktmbuf_free_bulk(&_spare[queued], got - queued);
     }

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 // An endpoint joined to a real unix datagram socket pair: frames both ways through the ring
-// ethdev, runts and oversize datagrams counted, and a peer that never reads costs only its
-// own frames (counted), never a blocked I/O thread.
+// ethdev, runts and oversize datagrams counted, a peer that never reads costs only its own
+// frames (counted), never a blocked I/O thread, and workers that do not keep up hold the peer
+// back: its frames wait in its socket, none is lost.
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstring>
 
 #include "vde_ports.hh"
 #include "vuos-bridge/vde_endpoint.hh"
@@ -106,6 +108,54 @@ TEST_F(endpoint_test, without_a_peer_frames_are_dropped_as_no_peer) {
     ep->pump();
     EXPECT_EQ(count(counter::out_no_peer), 1u);
     EXPECT_EQ(ep->peer(), "");
+}
+
+// The peer's frame number i (in its payload).
+bytes numbered(uint32_t i) {
+    bytes f = frame("02:00:00:00:00:01", "02:00:00:00:00:02", {}, 0x88b5, 46);
+    std::memcpy(f.data() + 14, &i, sizeof i);
+    return f;
+}
+
+TEST_F(endpoint_test, workers_that_fall_behind_hold_the_peer_back_and_lose_nothing) {
+    // Fill the workers' ring (nobody drains it), feeding the socket as it takes frames.
+    uint32_t sent = 0;
+    for (int round = 0; round < 10000 && ep->takes_frames(); ++round) {
+        while (sent < 4 * endpoint::ring_size) {
+            const bytes f = numbered(sent);
+            if (::send(fds[1], f.data(), f.size(), 0) < 0) {
+                break; // the socket is full: let the endpoint read
+            }
+            ++sent;
+        }
+        ep->pump();
+    }
+    ASSERT_FALSE(ep->takes_frames()) << "the ring filled";
+    // More frames wait in the socket: the endpoint leaves them there.
+    uint32_t waiting_from = static_cast<uint32_t>(count(counter::frames_in));
+    for (int i = 0; i < 10; ++i, ++sent) {
+        const bytes f = numbered(sent);
+        ASSERT_EQ(::send(fds[1], f.data(), f.size(), 0), static_cast<ssize_t>(f.size()));
+    }
+    EXPECT_EQ(ep->pump(), 0u) << "nothing read while the ring is full";
+    EXPECT_GT(count(counter::in_held), 0u);
+    EXPECT_EQ(count(counter::in_ring_full), 0u);
+    // The workers catch up: everything arrives, in order.
+    uint32_t next = 0;
+    std::array<rte_mbuf*, 32> got{};
+    for (int round = 0; round < 10000 && next < sent; ++round) {
+        const uint16_t n = rte_eth_rx_burst(port, 0, got.data(), got.size());
+        for (uint16_t k = 0; k < n; ++k) {
+            uint32_t i = 0;
+            std::memcpy(&i, rte_pktmbuf_mtod(got[k], const uint8_t*) + 14, sizeof i);
+            EXPECT_EQ(i, next++);
+        }
+        rte_pktmbuf_free_bulk(got.data(), n);
+        ep->pump();
+    }
+    EXPECT_EQ(next, sent) << "every frame, the " << sent - waiting_from << " that waited too";
+    EXPECT_EQ(count(counter::frames_in), sent);
+    EXPECT_EQ(count(counter::in_ring_full), 0u);
 }
 
 } // namespace
