@@ -34,6 +34,7 @@ void fdb_lookup::process(burst& b, worker_ctx& w) const {
         }
         if (((hit_mask >> k) & 1) == 0) {
             ++unknown; // stays verdict::flood() from parse
+            w.domain(b.bd[i]).add(domain_counter::unknown_unicast);
         } else if (hits[k].port() == b.ingress) {
             b.drop(i, drop_reason::same_port);
         } else {

@@ -10,6 +10,11 @@
 // c_vlan_not_allowed), so the access/trunk/native/customer logic was done once, when the
 // table was built. Only a 2:1 translation (S-VID + C-VID -> domain) takes a second lookup,
 // a binary search in the port's short table of pairs.
+// Counts each admitted frame into its domain (rx_packets, rx_bytes), a run of frames of one
+// domain at a time (counters/counters.hh: run_counter), so an access port's burst writes its
+// domain's block once.
+
+#include <rte_mbuf.h>
 
 #include "packet/burst.hh"
 #include "worker/context.hh"
@@ -20,6 +25,7 @@ class vlan_ingress final {
 public:
     void process(burst& b, worker_ctx& w) const {
         const auto& rules = w.state->l2.ports[b.ingress];
+        domain_rx_run received{w.counters->domains.data()};
         for (uint16_t i = 0; i < b.count; ++i) {
             if (!b.live(i)) {
                 continue;
@@ -33,10 +39,12 @@ public:
             if (r.admits()) {
                 b.bd[i] = r.bd();
                 h.strip = r.strip();
+                received.add(r.bd(), rte_pktmbuf_pkt_len(b.pkts[i]));
             } else {
                 b.drop(i, r.reason());
             }
         }
+        received.flush();
     }
 };
 

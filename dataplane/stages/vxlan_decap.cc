@@ -33,11 +33,14 @@ void vxlan_decap::process(burst& b, worker_ctx& w) const {
     uint64_t bytes = 0;
     uint64_t decapsulated = 0;
     uint64_t unknown_vtep = 0;
+    domain_rx_run into_domains{w.counters->domains.data()}; // outer bytes, as the port counts them
+    decap_run segments{w.counters->segments.data()};        // inner bytes
     std::optional<remote_key> reported;
     const uint16_t received = b.count;
     for (uint16_t i = 0; i < received; ++i) {
         rte_mbuf* m = b.pkts[i];
-        bytes += rte_pktmbuf_pkt_len(m);
+        const uint32_t outer_len = rte_pktmbuf_pkt_len(m);
+        bytes += outer_len;
         const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
         const uint32_t len = rte_pktmbuf_data_len(m);
         if (vxlan::maybe_control(data, len) && take_control(m, b.ingress, w)) [[unlikely]] {
@@ -73,6 +76,8 @@ void vxlan_decap::process(burst& b, worker_ctx& w) const {
         rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - r.inner_len));
         b.bd[k] = *bd;
         ++decapsulated;
+        into_domains.add(*bd, outer_len);
+        segments.add(t.segment_of_bd[*bd], r.inner_len);
         if (const auto remote = t.remote_of(sender.ip, sender.port)) {
             keys[n_keys] = fdb_key::make(b.l2[k].src, *bd);
             sources[n_keys++] = static_cast<uint16_t>(remote_port_base + *remote);
@@ -85,6 +90,8 @@ void vxlan_decap::process(burst& b, worker_ctx& w) const {
         }
     }
     b.count = kept;
+    into_domains.flush();
+    segments.flush();
     auto& pc = w.port(b.ingress);
     pc.add(port_counter::rx_packets, received);
     pc.add(port_counter::rx_bytes, bytes);
@@ -133,7 +140,7 @@ void vxlan_decap::take_arp(rte_mbuf* m, const vxlan::arp_view& arp, uint16_t ing
     if (arp.op == 1 && t.v4 && arp.target_ip == *t.v4) {
         vxlan::make_arp_reply(rte_pktmbuf_mtod(m, uint8_t*), t.mac);
         w.port(ingress).add(port_counter::arp_replies);
-        w.egress->push(ingress, w.state->device[ingress], m, *w.counters);
+        w.egress->push(ingress, w.state->device[ingress], m, {}, *w.counters);
         return;
     }
     rte_pktmbuf_free(m);
@@ -163,7 +170,7 @@ void vxlan_decap::take_neighbour(rte_mbuf* m, const neighbour::read_result& nd, 
         if (fits) {
             neighbour::write_advertisement(rte_pktmbuf_mtod(m, uint8_t*), t.mac, msg);
             w.port(ingress).add(port_counter::neighbour_adverts);
-            w.egress->push(ingress, w.state->device[ingress], m, *w.counters);
+            w.egress->push(ingress, w.state->device[ingress], m, {}, *w.counters);
             return;
         }
     }

@@ -52,7 +52,7 @@ void worker::send_injected(const snapshot& state) {
     std::array<rte_mbuf*, burst::capacity> pkts;
     const unsigned n = rte_ring_sc_dequeue_burst(_inject, reinterpret_cast<void**>(pkts.data()), pkts.size(), nullptr);
     for (unsigned i = 0; i < n; ++i) {
-        _egress->push(state.vxlan.underlay, state.device[state.vxlan.underlay], pkts[i], *_counters);
+        _egress->push(state.vxlan.underlay, state.device[state.vxlan.underlay], pkts[i], {}, *_counters);
     }
 }
 
