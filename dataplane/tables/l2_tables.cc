@@ -139,4 +139,14 @@ l2_tables l2_tables::build(const config::model& m, const l2_tables* running) {
     return t;
 }
 
+std::vector<std::pair<uint16_t, uint16_t>> l2_tables::carried() const {
+    std::vector<std::pair<uint16_t, uint16_t>> out;
+    for (uint16_t vlan = config::min_vlan; vlan <= config::max_vlan; ++vlan) {
+        if (bd_of_vlan[vlan] != no_domain) {
+            out.emplace_back(vlan, bd_of_vlan[vlan]);
+        }
+    }
+    return out;
+}
+
 } // namespace vx

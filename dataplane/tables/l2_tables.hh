@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/model.hh"
@@ -97,6 +98,10 @@ struct l2_tables {
     // change replaces, every domain keeps its index; one no port carries any more keeps its
     // index with no members and no VLAN mapped to it.
     static l2_tables build(const config::model& m, const l2_tables* running = nullptr);
+
+    // The VLANs some port carries, ascending, each with its domain (vxctl and the state file
+    // show domains by them).
+    std::vector<std::pair<uint16_t, uint16_t>> carried() const;
 };
 
 } // namespace vx
