@@ -940,7 +940,7 @@ vxlan:
         assert list(rows) == [(42, "vxlan"), (42, "vxvde")], j
         vx = rows[(42, "vxlan")]
         assert (vx["vlan"], vx["port"]) == (10, 4789) and (rows[(42, "vxvde")]["port"]) == 14789, rows
-        assert vx["counters"] == {"decapsulated_packets": 2, "decapsulated_bytes": 128,
+        assert vx["counters"] == {"decapsulated_packets": 2, "decapsulated_bytes": 2 * 114,
                                   "encapsulated_packets": 0, "encapsulated_bytes": 0}, vx
         assert vx["drops"]["vxlan_no_next_hop"] == 3 and vx["drops_total"] == 3, vx["drops"]
         assert "vxlan_unknown_vni" not in vx["drops"], "a VNI nobody has is the port's drop"
@@ -955,13 +955,13 @@ vxlan:
         out = h.ok("counters", "--vni", sock=sock).out
         assert re.search(r"(?m)^VNI +VLAN +PROTOCOL +PORT +DECAP PACKETS +DECAP BYTES +ENCAP PACKETS +ENCAP BYTES +DROPS$",
                          out), out
-        assert re.search(r"(?m)^ *42 +10 +vxlan +4789 +2 +128 +0 +0 +3$", out), out
+        assert re.search(r"(?m)^ *42 +10 +vxlan +4789 +2 +228 +0 +0 +3$", out), out
         assert re.search(r"(?m)^ *42 +20 +vxvde +14789 +0 +0 +0 +0 +0$", out), out
         assert re.search(r"(?m)^ *42 +vxlan_no_next_hop +3$", out), out
         h.refused("counters", "--vni", "42", sock=sock, says="vni 42 is on UDP ports 4789 and 14789: say which with udp_port")
         one = h.ok("counters", "--vni", "42", "--udp-port", "4789", sock=sock).out
         assert one.startswith("VNI 42 (vxlan, UDP port 4789, vlan 10), since start:\n"), one
-        for line in (r"decapsulated_packets +2", r"decapsulated_bytes +128", r"encapsulated_packets +0",
+        for line in (r"decapsulated_packets +2", r"decapsulated_bytes +228", r"encapsulated_packets +0",
                      r"vxlan_no_next_hop +3", r"vxlan_split_horizon +0", r"\(total\) +3"):
             assert re.search(rf"(?m)^{line}$", one), (line, one)
         assert "same_port" not in one, "not a reason of the overlay"
@@ -970,7 +970,7 @@ vxlan:
         m = parse_prometheus(h.ok("metrics", sock=sock).out)
         labels = '{vni="42",protocol="vxlan",udp_port="4789"'
         assert m[("vxswitch_vni_decapsulated_packets_total", labels + "}")] == 2
-        assert m[("vxswitch_vni_decapsulated_bytes_total", labels + "}")] == 128
+        assert m[("vxswitch_vni_decapsulated_bytes_total", labels + "}")] == 228
         assert m[("vxswitch_vni_drops_total", labels + ',reason="vxlan_no_next_hop"}')] == 3
         assert m[("vxswitch_vni_encapsulated_packets_total", '{vni="42",protocol="vxvde",udp_port="14789"}')] == 0
         assert m[("vxswitch_vlan_drops_total", '{vlan="10",reason="vxlan_no_next_hop"}')] == 3

@@ -222,42 +222,35 @@ struct alignas(64) worker_counter_block {
     uint64_t get(worker_counter c) const { return counter[static_cast<size_t>(c)]; }
 };
 
-// Frames of one domain (or segment) added to its block a run at a time. A burst's frames are
-// mostly of one domain (an access port's always are), so a frame costs a compare and two
-// register adds, and the block is written once per run rather than once per frame. A frame of
-// key not_counted is not counted.
-template <class Block, auto Packets, auto Bytes>
-class run_counter {
+// Frames counted a run of one key (a bridge domain) at a time. A burst's frames are mostly of
+// one domain, so a frame costs a compare and two register adds, and the domain's counters are
+// written once per run rather than once per frame: `flush(key, packets, bytes)` writes them.
+// A frame of key not_counted is not counted.
+class run_tally {
 public:
-    explicit run_counter(Block* blocks) : _blocks(blocks) {}
-
-    void add(uint16_t key, uint64_t bytes) {
+    template <class Flush>
+    void add(uint16_t key, uint64_t bytes, Flush&& flush) {
         if (key != _key) [[unlikely]] {
-            flush();
+            done(flush);
             _key = key;
         }
         ++_packets;
         _bytes += bytes;
     }
-    // Adds the run so far to its block; call it once the loop is done.
-    void flush() {
+    // Hands the run so far to `flush`; call it once the loop is done.
+    template <class Flush>
+    void done(Flush&& flush) {
         if (_packets != 0 && _key != not_counted) {
-            _blocks[_key].add(Packets, _packets);
-            _blocks[_key].add(Bytes, _bytes);
+            flush(_key, _packets, _bytes);
         }
         _packets = 0;
         _bytes = 0;
     }
 
 private:
-    Block* _blocks;
     uint16_t _key = not_counted;
     uint32_t _packets = 0;
     uint64_t _bytes = 0;
 };
-
-using domain_rx_run = run_counter<domain_counter_block, domain_counter::rx_packets, domain_counter::rx_bytes>;
-using domain_tx_run = run_counter<domain_counter_block, domain_counter::tx_packets, domain_counter::tx_bytes>;
-using decap_run = run_counter<vni_counter_block, vni_counter::decapsulated_packets, vni_counter::decapsulated_bytes>;
 
 } // namespace vx

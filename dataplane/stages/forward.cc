@@ -22,7 +22,7 @@ bool emit(rte_mbuf* m, const l2_header& h, uint16_t bd, uint16_t port, worker_ct
     auto why = egress_refusal(m, h, rule, rules);
     if (!why) {
         if (vlan_egress(m, h, rule, rules.tpid)) {
-            w.egress->push(port, w.state->device[port], m, {bd}, *w.counters);
+            w.egress->push(port, w.state->device[port], m, bd, *w.counters);
             return true;
         }
         why = drop_reason::egress_no_headroom;

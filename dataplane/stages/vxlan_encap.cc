@@ -31,13 +31,7 @@ std::optional<drop_reason> try_encap(rte_mbuf* m, const l2_header& h, uint16_t b
     }
     vxlan::write_outer(outer, r.outer, t.vni_of_bd[bd], source_port, static_cast<uint16_t>(inner_len));
     w.port(t.underlay).add(port_counter::vxlan_encapsulated);
-    const uint16_t segment = t.segment_of_bd[bd];
-    if (segment != not_counted) {
-        auto& s = w.counters->segments[segment];
-        s.add(vni_counter::encapsulated_packets);
-        s.add(vni_counter::encapsulated_bytes, inner_len);
-    }
-    w.egress->push(t.underlay, w.state->device[t.underlay], m, {bd, segment}, *w.counters);
+    w.egress->push(t.underlay, w.state->device[t.underlay], m, bd, *w.counters);
     return std::nullopt;
 }
 } // namespace

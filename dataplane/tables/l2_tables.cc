@@ -62,6 +62,7 @@ port_vlan_rules ingress_rules(const config::port& p, const std::vector<wire_bind
     }
     for (const auto& b : bindings) {
         const uint16_t bd = t.bd_of_vlan[b.domain];
+        r.only_domain = &b == &bindings.front() || r.only_domain == bd ? bd : not_counted;
         switch (b.tags) {
         case 0:
             untagged_rules(p, bd, r);

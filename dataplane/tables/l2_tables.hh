@@ -78,6 +78,9 @@ struct port_vlan_rules {
     std::array<ingress_rule, 4097> ingress{};
     std::vector<pair_rule> pairs;    // 2:1 translations, sorted by key
     std::vector<egress_rule> egress; // by bridge domain
+    // The domain of every frame the port admits, when it carries one alone (an access or a
+    // customer port, a trunk of one VLAN); not_counted when it carries several, or none.
+    uint16_t only_domain = not_counted;
 
     ingress_rule pair(uint16_t vid, uint16_t inner_vid) const;
 };

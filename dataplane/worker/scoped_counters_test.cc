@@ -3,7 +3,7 @@
 // switching frames between net_ring ports, one of them a VXLAN underlay, the VTEP table built
 // from a configuration as the daemon builds it (and rebuilt for a runtime change of the VNIs).
 // Every figure below is worked out by hand from the frames: 60-byte inner frames, 50 bytes of
-// outer IPv4/UDP/VXLAN headers.
+// outer IPv4/UDP/VXLAN headers (bytes are counted as on the port's wire, for VNIs too).
 
 #include <rte_ring.h>
 
@@ -30,8 +30,9 @@ constexpr uint64_t outer = inner + 50; // encapsulated over IPv4
 const mac_addr underlay_mac = mac_addr::from_u64(0x02000000a001);
 const mac_addr router_mac = mac_addr::from_u64(0x02000000a002);
 
-// Ports a, b (access 10), c (access 20), up (the underlay). VNI 42 extends VLAN 10 to two
-// remotes whose next hop is known; VNI 43 extends VLAN 20 to one that is not resolved yet.
+// Ports a, b (access 10), c (access 20), up (the underlay), t (a trunk, of VLAN 30 until a test
+// gives it more). VNI 42 extends VLAN 10 to two remotes whose next hop is known; VNI 43 extends
+// VLAN 20 to one that is not resolved yet.
 constexpr auto ports_yaml = R"(
 ports:
   - { name: a, device: ring_a, vlan: 10 }
@@ -39,6 +40,7 @@ ports:
   - { name: c, device: ring_c, vlan: 20 }
   - { name: up, device: ring_up }
 )";
+constexpr auto trunk_30 = "  - { name: t, device: ring_t, mode: trunk, vlans: [30] }\n";
 constexpr auto vxlan_yaml = R"(
 vxlan:
   underlay: up
@@ -53,9 +55,11 @@ constexpr uint16_t port_a = 0;
 constexpr uint16_t port_b = 1;
 constexpr uint16_t port_c = 2;
 constexpr uint16_t port_up = 3;
+constexpr uint16_t port_t = 4;
 
-config::model model_of(const std::string& vnis) {
-    const auto loaded = config::load_string(std::string(ports_yaml) + vxlan_yaml + vnis, "scoped_counters_test");
+config::model model_of(const std::string& vnis, const std::string& trunk = trunk_30) {
+    const auto loaded =
+        config::load_string(std::string(ports_yaml) + trunk + vxlan_yaml + vnis, "scoped_counters_test");
     EXPECT_TRUE(loaded.value) << (loaded.errors.empty() ? "" : loaded.errors.front());
     return *loaded.value;
 }
@@ -69,8 +73,9 @@ protected:
         snap->l2 = l2_tables::build(m);
         snap->vxlan = vtep_control::build(m, snap->l2, underlay_mac);
         resolve(snap->vxlan);
-        snap->polls = {{{port_a, 0}, {port_b, 0}, {port_c, 0}, {port_up, 0}}};
-        rig = std::make_unique<testing::switch_rig>(std::vector<std::string>{"a", "b", "c", "up"}, 1, std::move(snap));
+        snap->polls = {{{port_a, 0}, {port_b, 0}, {port_c, 0}, {port_up, 0}, {port_t, 0}}};
+        rig = std::make_unique<testing::switch_rig>(std::vector<std::string>{"a", "b", "c", "up", "t"}, 1,
+                                                    std::move(snap));
     }
 
     void TearDown() override { rig.reset(); }
@@ -85,10 +90,10 @@ protected:
         }
     }
 
-    // A runtime change of the segments, as the daemon applies one: the VTEP table rebuilt over
-    // the running one and published.
-    void change_vnis(const std::string& vnis) {
-        const auto m = model_of(vnis);
+    // A runtime change of the segments (and of trunk t), as the daemon applies one: the VLAN
+    // tables and the VTEP table rebuilt over the running ones and published.
+    void change_vnis(const std::string& vnis, const std::string& trunk = trunk_30) {
+        const auto m = model_of(vnis, trunk);
         const snapshot& running = rig->state->current();
         auto snap = std::make_unique<snapshot>(running);
         snap->l2 = l2_tables::build(m, &running.l2);
@@ -157,7 +162,7 @@ TEST_F(overlay_switch, a_flood_counts_every_copy_in_its_domain_and_the_encapsula
     step();
     EXPECT_EQ(counts(domain(10)), (domain_figures{1, inner, 3, inner + 2 * outer, 1, 0}))
         << "a copy to b as it came, two with their outer headers: the bytes each port sent";
-    EXPECT_EQ(counts(segment(42)), (segment_figures{0, 0, 2, 2 * inner})) << "inner bytes";
+    EXPECT_EQ(counts(segment(42)), (segment_figures{0, 0, 2, 2 * outer})) << "bytes as on the underlay";
     EXPECT_EQ(counts(domain(20)), (domain_figures{})) << "nothing in VLAN 20";
     EXPECT_EQ(counts(segment(43)), (segment_figures{}));
 }
@@ -177,13 +182,13 @@ TEST_F(overlay_switch, a_remote_without_next_hop_is_a_drop_of_the_domain_and_its
 TEST_F(overlay_switch, decapsulated_frames_count_on_their_vni_and_in_their_domain) {
     inject_from_overlay("192.0.2.2", 42, frame(bcast, host_h)); // floods to a and b, not back
     step();
-    EXPECT_EQ(counts(segment(42)), (segment_figures{1, inner, 0, 0}));
+    EXPECT_EQ(counts(segment(42)), (segment_figures{1, outer, 0, 0}));
     EXPECT_EQ(counts(domain(10)), (domain_figures{1, outer, 2, 2 * inner, 1, 0}))
         << "received as the underlay port received it, sent as a and b sent it";
     // Split horizon: h is behind .2 now; from .3, a unicast to it must not go back out.
     inject_from_overlay("192.0.2.3", 42, frame(host_h, host_k));
     step();
-    EXPECT_EQ(counts(segment(42)), (segment_figures{2, 2 * inner, 0, 0}));
+    EXPECT_EQ(counts(segment(42)), (segment_figures{2, 2 * outer, 0, 0}));
     EXPECT_EQ(segment(42).get(drop_reason::vxlan_split_horizon), 1u);
     EXPECT_EQ(domain(10).get(drop_reason::vxlan_split_horizon), 1u);
     EXPECT_EQ(counts(domain(10)), (domain_figures{2, 2 * outer, 2, 2 * inner, 1, 0}));
@@ -193,7 +198,7 @@ TEST_F(overlay_switch, decapsulated_frames_count_on_their_vni_and_in_their_domai
     step();
     EXPECT_EQ(port_drops(port_up, drop_reason::vxlan_unknown_vni), 1u);
     EXPECT_EQ(counts(domain(10)), (domain_figures{2, 2 * outer, 2, 2 * inner, 1, 0}));
-    EXPECT_EQ(counts(segment(42)), (segment_figures{2, 2 * inner, 0, 0}));
+    EXPECT_EQ(counts(segment(42)), (segment_figures{2, 2 * outer, 0, 0}));
     EXPECT_EQ(domain(10).drops_total() + domain(20).drops_total(), 1u) << "only the split horizon";
 }
 
@@ -215,10 +220,29 @@ TEST_F(overlay_switch, what_a_full_queue_refuses_is_not_sent_for_the_domain_and_
     step();
     EXPECT_EQ(counts(domain(10)), (domain_figures{5, 5 * inner, 4, 3 * inner + outer, 5, 0}));
     EXPECT_EQ(domain(10).get(drop_reason::egress_queue_full), 11u);
-    EXPECT_EQ(counts(segment(42)), (segment_figures{0, 0, 10, 10 * inner})) << "encapsulated, as the port counts";
+    EXPECT_EQ(counts(segment(42)), (segment_figures{0, 0, 10, 10 * outer})) << "all queued, as the port counts";
     EXPECT_EQ(segment(42).get(drop_reason::egress_queue_full), 9u) << "the underlay's refusals alone";
     EXPECT_EQ(port_drops(port_b, drop_reason::egress_queue_full), 2u);
     EXPECT_EQ(port_drops(port_up, drop_reason::egress_queue_full), 9u);
+}
+
+TEST_F(overlay_switch, a_burst_of_several_domains_counts_each_on_its_own_in_and_out) {
+    change_vnis(R"(
+    - { vni: 42, vlan: 10, remotes: [192.0.2.2, 192.0.2.3] }
+    - { vni: 43, vlan: 20, remotes: [192.0.2.2] }
+)",
+                "  - { name: t, device: ring_t, mode: trunk, vlans: [10, 20] }\n");
+    // One burst from the trunk, VLANs 10, 20, 10: 64 bytes each as they come, 60 untagged out
+    // of the access ports, 110 encapsulated. The underlay's queue holds frames of both VNIs.
+    inject(port_t, frame(bcast, host_a, {{0x8100, 10}}));
+    inject(port_t, frame(bcast, host_b, {{0x8100, 20}}));
+    inject(port_t, frame(bcast, host_k, {{0x8100, 10}}));
+    step();
+    EXPECT_EQ(counts(domain(10)), (domain_figures{2, 2 * 64, 8, 4 * inner + 4 * outer, 2, 0}));
+    EXPECT_EQ(counts(domain(20)), (domain_figures{1, 64, 2, inner + outer, 1, 0}));
+    EXPECT_EQ(counts(segment(42)), (segment_figures{0, 0, 4, 4 * outer}));
+    EXPECT_EQ(counts(segment(43)), (segment_figures{0, 0, 1, outer}));
+    EXPECT_EQ(domain(10).drops_total() + domain(20).drops_total(), 0u);
 }
 
 TEST_F(overlay_switch, a_vni_keeps_its_counters_when_the_segments_change) {
@@ -230,13 +254,13 @@ TEST_F(overlay_switch, a_vni_keeps_its_counters_when_the_segments_change) {
     - { vni: 42, vlan: 20, remotes: [192.0.2.2, 192.0.2.3] }
     - { vni: 44, vlan: 10, remotes: [192.0.2.2] }
 )");
-    EXPECT_EQ(counts(segment(42)), (segment_figures{0, 0, 2, 2 * inner})) << "42 kept its slot and its counts";
+    EXPECT_EQ(counts(segment(42)), (segment_figures{0, 0, 2, 2 * outer})) << "42 kept its slot and its counts";
     EXPECT_EQ(counts(segment(44)), (segment_figures{})) << "44 starts from zero, not from 42's or 43's";
     inject(port_c, frame(bcast, host_b)); // VLAN 20 is VNI 42 now
     inject(port_a, frame(bcast, host_a)); // VLAN 10 is VNI 44
     step();
-    EXPECT_EQ(counts(segment(42)), (segment_figures{0, 0, 4, 4 * inner}));
-    EXPECT_EQ(counts(segment(44)), (segment_figures{0, 0, 1, inner}));
+    EXPECT_EQ(counts(segment(42)), (segment_figures{0, 0, 4, 4 * outer}));
+    EXPECT_EQ(counts(segment(44)), (segment_figures{0, 0, 1, outer}));
     EXPECT_EQ(segment(44).drops_total(), 0u);
     // Domains kept their indices, and their counts: they are the VLANs', whichever VNI.
     EXPECT_EQ(counts(domain(10)), (domain_figures{2, 2 * inner, 5, 2 * inner + 3 * outer, 2, 0}));
