@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// vxctl counters [PORT] | counters --workers | counters clear, vxctl workers, vxctl metrics:
-// what the switch counted.
+// vxctl counters [PORT] | counters --vlan [N] | counters --vni [N] | counters --workers |
+// counters clear, vxctl workers, vxctl metrics: what the switch counted.
 
 #include <fmt/format.h>
 
@@ -108,21 +108,28 @@ void print_port_table(const json& r) {
     print_xdp_tables(r);
 }
 
-// One port: every counter and every drop reason, zeros included.
-void print_one_port(const json& p, const json& since) {
-    std::cout << fmt::format("Port {}, {}:\n", p["name"].get<std::string>(), since_text(since));
+// Every counter and every drop reason of one block (a port's, a VLAN's, a VNI's), zeros
+// included, in counters.def order.
+template <size_t N>
+void print_block(const json& b, const std::array<counter_info, N>& declared) {
     table t({{"COUNTER"}, {"VALUE", true}});
-    for (const auto& [name, n] : in_declared_order(p["counters"], port_counters)) {
+    for (const auto& [name, n] : in_declared_order(b["counters"], declared)) {
         t.row({name, n.dump()});
     }
     t.print(std::cout);
     std::cout << '\n';
     table d({{"DROP REASON"}, {"PACKETS", true}});
-    for (const auto& [name, n] : in_declared_order(p["drops"], drop_reasons)) {
+    for (const auto& [name, n] : in_declared_order(b["drops"], drop_reasons)) {
         d.row({name, n.dump()});
     }
-    d.row({"(total)", p["drops_total"].dump()});
+    d.row({"(total)", b["drops_total"].dump()});
     d.print(std::cout);
+}
+
+// One port: every counter and every drop reason, zeros included.
+void print_one_port(const json& p, const json& since) {
+    std::cout << fmt::format("Port {}, {}:\n", p["name"].get<std::string>(), since_text(since));
+    print_block(p, port_counters);
     if (p.contains("xdp")) {
         const auto& x = p["xdp"];
         std::cout << fmt::format("\nXDP steering: {} to the switch, {} to the kernel, {} dropped\n",
@@ -133,6 +140,79 @@ void print_one_port(const json& p, const json& since) {
         }
         xt.print(std::cout);
     }
+}
+
+// The rows of `blocks` (a counters.vlan or counters.vni result's list) in a table: the columns
+// that say which one it is, then `counters`, then the drops; and the drops by reason, those
+// that happened, in a second table.
+void print_blocks(const json& blocks, const std::vector<std::pair<std::string, std::string>>& id,
+                  const std::vector<std::pair<std::string, std::string>>& counters) {
+    std::vector<column> cols;
+    for (const auto& [key, title] : id) {
+        cols.push_back({title, key != "protocol"});
+    }
+    for (const auto& [key, title] : counters) {
+        cols.push_back({title, true});
+    }
+    cols.push_back({"DROPS", true});
+    table t(cols);
+    table drops({{id.front().second, true}, {"REASON"}, {"PACKETS", true}});
+    for (const auto& b : blocks) {
+        std::vector<std::string> row;
+        for (const auto& [key, title] : id) {
+            row.push_back(b[key].is_string() ? b[key].get<std::string>() : b[key].dump());
+        }
+        for (const auto& [key, title] : counters) {
+            row.push_back(b["counters"][key].dump());
+        }
+        row.push_back(b["drops_total"].dump());
+        t.row(row);
+        for (const auto& [reason, n] : in_declared_order(b["drops"], drop_reasons)) {
+            if (n.get<uint64_t>() != 0) {
+                drops.row({b[id.front().first].dump(), reason, n.dump()});
+            }
+        }
+    }
+    if (t.empty()) {
+        std::cout << "(none)\n";
+        return;
+    }
+    t.print(std::cout);
+    print_or_none("\nDrops by reason:\n", drops);
+}
+
+void print_vlans(const json& r, bool one) {
+    if (one) {
+        const auto& v = r["vlans"][0];
+        std::cout << fmt::format("VLAN {}, {}:\n", v["vlan"].dump(), since_text(r["since_clear_s"]));
+        print_block(v, domain_counters);
+        return;
+    }
+    std::cout << "VLANs, " << since_text(r["since_clear_s"]) << ":\n";
+    print_blocks(r["vlans"], {{"vlan", "VLAN"}},
+                 {{"rx_packets", "RX PACKETS"},
+                  {"rx_bytes", "RX BYTES"},
+                  {"tx_packets", "TX PACKETS"},
+                  {"tx_bytes", "TX BYTES"},
+                  {"flooded", "FLOODED"},
+                  {"unknown_unicast", "UNKNOWN UCAST"}});
+}
+
+void print_vnis(const json& r, bool one) {
+    if (one) {
+        const auto& v = r["vnis"][0];
+        std::cout << fmt::format("VNI {} ({}, UDP port {}, vlan {}), {}:\n", v["vni"].dump(),
+                                 v["protocol"].get<std::string>(), v["port"].dump(), v["vlan"].dump(),
+                                 since_text(r["since_clear_s"]));
+        print_block(v, vni_counters);
+        return;
+    }
+    std::cout << "VNIs, " << since_text(r["since_clear_s"]) << ":\n";
+    print_blocks(r["vnis"], {{"vni", "VNI"}, {"vlan", "VLAN"}, {"protocol", "PROTOCOL"}, {"port", "PORT"}},
+                 {{"decapsulated_packets", "DECAP PACKETS"},
+                  {"decapsulated_bytes", "DECAP BYTES"},
+                  {"encapsulated_packets", "ENCAP PACKETS"},
+                  {"encapsulated_bytes", "ENCAP BYTES"}});
 }
 
 void print_worker_counters(const json& r) {
@@ -176,8 +256,37 @@ void print_workers(const json& r, const std::string& over) {
 struct counter_options {
     std::string port;
     bool workers = false;
+    std::string vlan; // "all" for --vlan alone
+    std::string vni;
+    std::optional<int64_t> udp_port;
     double interval_s = 0;
 };
+
+// --vlan and --vni take a number, or nothing (or "all"): every one.
+std::string number_or_all(const std::string& s) {
+    const bool number = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return number || s == "all" ? "" : "expected a number, or nothing for all";
+}
+
+// Asks counters.vlan or counters.vni for `--KEY VALUE` (VALUE "all": every one) and prints it.
+void call_scoped(context& ctx, const std::string& key, const std::string& value, const counter_options& o) {
+    json args = json::object();
+    if (value != "all") {
+        args[key] = std::stoll(value);
+    }
+    if (key == "vni" && o.udp_port) {
+        args["udp_port"] = *o.udp_port;
+    }
+    const auto r = ctx.call("counters." + key, args);
+    if (!r || ctx.printed_as_json(*r)) {
+        return;
+    }
+    if (key == "vlan") {
+        print_vlans(*r, value != "all");
+    } else {
+        print_vnis(*r, value != "all");
+    }
+}
 
 worker_sample sample_of(const json& counters) {
     return {counters["busy_cycles"].get<uint64_t>(), counters["idle_cycles"].get<uint64_t>(),
@@ -200,13 +309,32 @@ json load_between(const json& first, const json& second) {
 
 void add_counter_commands(CLI::App& app, context& ctx) {
     const auto o = std::make_shared<counter_options>();
-    auto* counters = app.add_subcommand("counters", "port counters and drops by reason (or --workers); clear");
-    counters->add_option("port", o->port, "only this port, every counter");
-    counters->add_flag("--workers", o->workers, "the workers' counters instead of the ports'");
+    auto* counters =
+        app.add_subcommand("counters", "port counters and drops by reason (or per --vlan, --vni, --workers); clear");
+    auto* port = counters->add_option("port", o->port, "only this port, every counter");
+    auto* workers_flag = counters->add_flag("--workers", o->workers, "the workers' counters instead of the ports'");
+    auto* vlan = counters->add_option("--vlan", o->vlan, "per VLAN (bridge domain); with N, every counter of VLAN N")
+                     ->expected(0, 1)
+                     ->default_str("all")
+                     ->check(number_or_all, "N");
+    auto* vni = counters->add_option("--vni", o->vni, "per VNI (VXLAN, vxvde); with N, every counter of VNI N")
+                    ->expected(0, 1)
+                    ->default_str("all")
+                    ->check(number_or_all, "N");
+    counters->add_option("--udp-port", o->udp_port, "with --vni N: which segment, when VXLAN and vxvde share the VNI")
+        ->needs(vni);
+    port->excludes(workers_flag)->excludes(vlan)->excludes(vni);
+    workers_flag->excludes(vlan)->excludes(vni);
+    vlan->excludes(vni);
     counters->require_subcommand(0, 1);
-    counters->callback([&ctx, o, counters] {
+    counters->callback([&ctx, o, counters, vlan, vni] {
         if (!counters->get_subcommands().empty()) {
             return; // counters clear
+        }
+        if (vlan->count() != 0 || vni->count() != 0) {
+            const bool by_vlan = vlan->count() != 0;
+            call_scoped(ctx, by_vlan ? "vlan" : "vni", by_vlan ? o->vlan : o->vni, *o);
+            return;
         }
         json args = json::object();
         if (!o->port.empty()) {
@@ -227,7 +355,7 @@ void add_counter_commands(CLI::App& app, context& ctx) {
     auto* clear = counters->add_subcommand("clear", "count from zero in vxctl's views (metrics keep their totals)");
     clear->callback([&ctx] {
         if (const auto r = ctx.call("counters.clear"); r && !ctx.printed_as_json(*r)) {
-            std::cout << "counters cleared: vxctl counters and workers count from now on\n";
+            std::cout << "counters cleared: vxctl counters (ports, VLANs, VNIs) and workers count from now on\n";
         }
     });
 

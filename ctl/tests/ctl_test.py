@@ -73,6 +73,9 @@ LEARNED = {  # (vlan, mac) -> port; MOVER is on a or b, whichever spoke last
     (1, T1): "t",
 }
 EXPECTED_DROPS = {("a", "tagged_on_access"): 1, ("a", "truncated"): 1, ("t", "vlan_not_allowed"): 1}
+# The same per VLAN: (rx_packets, rx_bytes, flood_empty). The three drops above happen before a
+# frame has a VLAN and count in none; VLANs 20 and 1 have no port but t to flood to.
+EXPECTED_VLANS = {1: (1, 64, 1), 10: (5, 320, 0), 20: (1, 64, 1), 30: (0, 0, 0)}
 
 
 # ---- the daemon ----
@@ -317,6 +320,52 @@ def test_counters(h: harness, d: daemon):
     assert re.search(r"(?m)^WORKER +polls", h.ok("counters", "--workers").out)
 
 
+def test_vlan_counters(h: harness, d: daemon):
+    """vxctl counters --vlan [N]: per bridge domain, as the inputs make them; drops before a
+    frame's VLAN is known count on its port alone; --json, the one-VLAN form, the refusals."""
+    j = h.js("counters", "--vlan")
+    assert j["since_clear_s"] is None
+    vlans = {v["vlan"]: v for v in j["vlans"]}
+    assert list(vlans) == sorted(EXPECTED_VLANS), "every VLAN a port carries, in order"
+    for vlan, (rx, rx_bytes, flood_empty) in EXPECTED_VLANS.items():
+        c = vlans[vlan]["counters"]
+        assert (c["rx_packets"], c["rx_bytes"]) == (rx, rx_bytes), (vlan, c)
+        assert vlans[vlan]["drops"]["flood_empty"] == flood_empty and vlans[vlan]["drops_total"] == flood_empty, \
+            (vlan, vlans[vlan]["drops"])
+        assert "truncated" not in vlans[vlan]["drops"] and "vlan_not_allowed" not in vlans[vlan]["drops"]
+    # What was learned when b's frames to A1 came depends on timing; what the VLANs sent adds up
+    # with what the ports sent, and what came in with the drops that have no VLAN.
+    ports = h.js("counters")["ports"]
+    for what in ("tx_packets", "tx_bytes"):
+        assert sum(v["counters"][what] for v in j["vlans"]) == sum(p["counters"][what] for p in ports), what
+    assert sum(v["counters"]["rx_packets"] for v in j["vlans"]) + sum(EXPECTED_DROPS.values()) == RX_TOTAL
+    assert vlans[10]["counters"]["tx_packets"] >= 8, "a's two broadcasts to b and t, t's one to a and b, b's two"
+    out = h.ok("counters", "--vlan").out
+    assert out.startswith("VLANs, since start:\n"), out
+    assert re.search(r"(?m)^VLAN +RX PACKETS +RX BYTES +TX PACKETS +TX BYTES +FLOODED +UNKNOWN UCAST +DROPS$", out), out
+    assert re.search(r"(?m)^ +20 +1 +64 +0 +0 +0 +0 +1$", out), out
+    assert re.search(r"(?m)^ +30 +0 +0 +0 +0 +0 +0 +0$", out), out
+    assert re.search(r"(?m)^ +1 +flood_empty +1$", out) and re.search(r"(?m)^ +20 +flood_empty +1$", out), out
+    one = h.ok("counters", "--vlan", "20").out
+    assert one.startswith("VLAN 20, since start:\n"), one
+    for line in (r"rx_packets +1", r"rx_bytes +64", r"tx_packets +0", r"flood_empty +1", r"same_port +0",
+                 r"vxlan_no_next_hop +0", r"\(total\) +1"):
+        assert re.search(rf"(?m)^{line}$", one), (line, one)
+    assert "vlan_not_allowed" not in one, "a reason of the port alone"
+    only = h.js("counters", "--vlan", "10")["vlans"]
+    assert [v["vlan"] for v in only] == [10] and only[0]["counters"]["rx_packets"] == 5, only
+    for bad in ("5000", "0"):
+        h.refused("counters", "--vlan", bad, says=f"counters.vlan: vlan: {bad} is out of range (1..4094)")
+    h.refused("counters", "--vlan", "77", says="no port carries vlan 77")
+    for argv in (["--vlan", "ten"], ["a", "--vlan"], ["--vlan", "--vni"], ["--workers", "--vlan", "10"]):
+        r = h.ctl("counters", *argv)
+        assert r.code != 0 and r.out == "" and r.err, (argv, r)
+    # No VXLAN here: no VNI to count.
+    assert h.js("counters", "--vni")["vnis"] == []
+    assert h.ok("counters", "--vni").out == "VNIs, since start:\n(none)\n"
+    h.refused("counters", "--vni", "42", says="no vni 42: VXLAN is not configured")
+
+
 def test_workers(h: harness, d: daemon):
     j = h.js("workers")
     w = j["workers"][0]
@@ -364,6 +413,12 @@ def test_counters_clear_and_metrics(h: harness, d: daemon):
     assert m[("vxswitch_worker_packets_total", '{worker="0"}')] == RX_TOTAL
     assert m[("vxswitch_fdb_entries", '{vlan="20",type="static"}')] == 1
     assert m[("vxswitch_port_link_up", '{port="n"}')] == 1
+    for vlan, (rx, rx_bytes, flood_empty) in EXPECTED_VLANS.items():
+        assert m[("vxswitch_vlan_rx_packets_total", f'{{vlan="{vlan}"}}')] == rx, vlan
+        assert m[("vxswitch_vlan_rx_bytes_total", f'{{vlan="{vlan}"}}')] == rx_bytes, vlan
+        assert m[("vxswitch_vlan_drops_total", f'{{vlan="{vlan}",reason="flood_empty"}}')] == flood_empty, vlan
+    assert ("vxswitch_vlan_drops_total", '{vlan="10",reason="truncated"}') not in m, "no VLAN counts a port's reason"
+    assert not any(name.startswith("vxswitch_vni_") for name, _ in m), "no VNIs without VXLAN"
     # --json carries the same exposition. Between the two reads the clock and an idle worker's
     # poll rounds and cycles move on (the traffic has ended); every other sample must not.
     moving = {"vxswitch_uptime_seconds", "vxswitch_worker_polls_total", "vxswitch_worker_idle_cycles_total"}
@@ -378,8 +433,13 @@ def test_counters_clear_and_metrics(h: harness, d: daemon):
     assert all(p["counters"]["rx_packets"] == 0 and p["drops_total"] == 0 for p in j["ports"]), j
     assert h.js("workers")["workers"][0]["counters"]["packets"] == 0
     assert "since cleared" in h.ok("counters").out
+    cleared = h.js("counters", "--vlan")
+    assert cleared["since_clear_s"] is not None and [v["vlan"] for v in cleared["vlans"]] == sorted(EXPECTED_VLANS)
+    assert all(not any(v["counters"].values()) and v["drops_total"] == 0 for v in cleared["vlans"]), cleared
+    assert "since cleared" in h.ok("counters", "--vlan", "10").out
     again = parse_prometheus(h.ok("metrics").out)
     assert again[("vxswitch_port_rx_packets_total", '{port="a"}')] == len(INPUTS["a"]), "metrics never go down"
+    assert again[("vxswitch_vlan_rx_packets_total", '{vlan="10"}')] == EXPECTED_VLANS[10][0]
 
 
 def test_errors(h: harness, d: daemon):
@@ -936,6 +996,106 @@ vxlan:
     h.refused("vni", "add", "7", "--vlan", "1", says="VXLAN is not configured")
 
 
+def vxlan_frame(src_ip: str, vni: int, inner: bytes, dst_ip: str = "192.0.2.1") -> bytes:
+    """`inner` encapsulated by the VTEP at src_ip: Ethernet, IPv4 (vxswitch does not verify
+    its checksum on receive), UDP to 4789, VXLAN with the I flag."""
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 8 + len(inner), 0, 0, 64, 17, 0,
+                     socket.inet_aton(src_ip), socket.inet_aton(dst_ip))
+    udp = struct.pack("!HHHH", 50000, 4789, 8 + 8 + len(inner), 0)
+    vxlan = struct.pack("!II", 0x08000000, vni << 8)
+    return mac_bytes("02:00:00:00:a0:01") + mac_bytes("02:00:00:00:a0:02") + b"\x08\x00" + ip + udp + vxlan + inner
+
+
+def test_vni_counters(h: harness, d: daemon):
+    """vxctl counters --vni [N] on a VTEP with traffic both ways: frames decapsulated from VNI 42,
+    floods into it that wait for a next hop, a frame of a VNI nobody has (the underlay port's
+    drop alone); the table, --json, one VNI, the metrics, the state file; a VNI moved to
+    another VLAN keeps its counts; a VNI that VXLAN and vxvde share needs --udp-port."""
+    host, remote = "02:00:00:05:00:01", "02:00:00:05:00:02"
+    write_pcap(f"{h.tmp}/vnis-a.pcap", [frame(host, size=64) for _ in range(3)])  # floods into VNI 42
+    write_pcap(f"{h.tmp}/vnis-up.pcap", [vxlan_frame("192.0.2.2", 42, frame(remote, size=64)) for _ in range(2)] +
+               [vxlan_frame("192.0.2.2", 7, frame(remote, size=64))])
+    sock, config, state = f"{h.tmp}/vnic.sock", f"{h.tmp}/vnic.yaml", f"{h.tmp}/vnic-state.json"
+    with open(config, "w") as f:
+        f.write(f"""dataplane: {{ workers: 1, memory_mb: 256, mbufs: 8191 }}
+control: {{ socket: {sock} }}
+ports:
+  - {{ name: a, device: "net_pcap_vxca,rx_pcap={h.tmp}/vnis-a.pcap,tx_pcap={h.tmp}/vnis-a-out.pcap", vlan: 10 }}
+  - {{ name: b, device: "net_null_vxcb,no-rx=1", mode: trunk, vlans: [10, 20, 30] }}
+  - {{ name: up, device: "net_pcap_vxcu,rx_pcap={h.tmp}/vnis-up.pcap,tx_pcap={h.tmp}/vnis-up-out.pcap" }}
+vxlan:
+  underlay: up
+  address: 192.0.2.1
+  vnis:
+    - {{ vni: 42, vlan: 10, remotes: [192.0.2.2] }}
+    - {{ vni: 42, vlan: 20, protocol: vxvde, group: 239.2.2.42 }}
+""")
+    s = daemon(h.vxswitchd, config, f"{h.tmp}/vnic.log", ["--state-file", state])
+    try:
+        s.wait_serving(sock)
+        wait_for("the frames", lambda: h.js("counters", "up", sock=sock)["ports"][0]["counters"]["rx_packets"] >= 3
+                 and h.js("counters", "a", sock=sock)["ports"][0]["counters"]["rx_packets"] == 3)
+        # 192.0.2.2 never answers ARP: each of a's broadcasts goes to b, and waits for a next hop
+        # on its way into VNI 42. The two frames from the overlay go to a and b, never back.
+        j = h.js("counters", "--vni", sock=sock)
+        rows = {(v["vni"], v["protocol"]): v for v in j["vnis"]}
+        assert list(rows) == [(42, "vxlan"), (42, "vxvde")], j
+        vx = rows[(42, "vxlan")]
+        assert (vx["vlan"], vx["port"]) == (10, 4789) and (rows[(42, "vxvde")]["port"]) == 14789, rows
+        assert vx["counters"] == {"decapsulated_packets": 2, "decapsulated_bytes": 2 * 114,
+                                  "encapsulated_packets": 0, "encapsulated_bytes": 0}, vx
+        assert vx["drops"]["vxlan_no_next_hop"] == 3 and vx["drops_total"] == 3, vx["drops"]
+        assert "vxlan_unknown_vni" not in vx["drops"], "a VNI nobody has is the port's drop"
+        assert not any(rows[(42, "vxvde")]["counters"].values()) and rows[(42, "vxvde")]["drops_total"] == 0
+        assert h.js("counters", "up", sock=sock)["ports"][0]["drops"]["vxlan_unknown_vni"] == 1
+        # VLAN 10: a's 3 in, and the 2 from the overlay with their 50 outer bytes; out, a's to b
+        # tagged (68 bytes), the overlay's to a (64) and b (68).
+        v10 = h.js("counters", "--vlan", "10", sock=sock)["vlans"][0]
+        assert v10["counters"] == {"rx_packets": 5, "rx_bytes": 3 * 64 + 2 * 114, "tx_packets": 7,
+                                   "tx_bytes": 3 * 68 + 2 * 64 + 2 * 68, "flooded": 5, "unknown_unicast": 0}, v10
+        assert v10["drops"]["vxlan_no_next_hop"] == 3 and v10["drops_total"] == 3, v10["drops"]
+        out = h.ok("counters", "--vni", sock=sock).out
+        assert re.search(r"(?m)^VNI +VLAN +PROTOCOL +PORT +DECAP PACKETS +DECAP BYTES +ENCAP PACKETS +ENCAP BYTES +DROPS$",
+                         out), out
+        assert re.search(r"(?m)^ *42 +10 +vxlan +4789 +2 +228 +0 +0 +3$", out), out
+        assert re.search(r"(?m)^ *42 +20 +vxvde +14789 +0 +0 +0 +0 +0$", out), out
+        assert re.search(r"(?m)^ *42 +vxlan_no_next_hop +3$", out), out
+        h.refused("counters", "--vni", "42", sock=sock, says="vni 42 is on UDP ports 4789 and 14789: say which with udp_port")
+        one = h.ok("counters", "--vni", "42", "--udp-port", "4789", sock=sock).out
+        assert one.startswith("VNI 42 (vxlan, UDP port 4789, vlan 10), since start:\n"), one
+        for line in (r"decapsulated_packets +2", r"decapsulated_bytes +228", r"encapsulated_packets +0",
+                     r"vxlan_no_next_hop +3", r"vxlan_split_horizon +0", r"\(total\) +3"):
+            assert re.search(rf"(?m)^{line}$", one), (line, one)
+        assert "same_port" not in one, "not a reason of the overlay"
+        h.refused("counters", "--vni", "7", sock=sock, says="no vni 7; vnis: 42, 42")
+        h.refused("counters", "--vni", "42", "--udp-port", "4790", sock=sock, says="no vni 42 on UDP port 4790")
+        m = parse_prometheus(h.ok("metrics", sock=sock).out)
+        labels = '{vni="42",protocol="vxlan",udp_port="4789"'
+        assert m[("vxswitch_vni_decapsulated_packets_total", labels + "}")] == 2
+        assert m[("vxswitch_vni_decapsulated_bytes_total", labels + "}")] == 228
+        assert m[("vxswitch_vni_drops_total", labels + ',reason="vxlan_no_next_hop"}')] == 3
+        assert m[("vxswitch_vni_encapsulated_packets_total", '{vni="42",protocol="vxvde",udp_port="14789"}')] == 0
+        assert m[("vxswitch_vlan_drops_total", '{vlan="10",reason="vxlan_no_next_hop"}')] == 3
+        # VNI 42 moves to VLAN 30: its counts go with it; VLAN 10 keeps its own.
+        h.ok("vni", "set", "42", "--udp-port", "4789", "--vlan", "30", sock=sock)
+        moved = h.js("counters", "--vni", "42", "--udp-port", "4789", sock=sock)["vnis"]
+        assert len(moved) == 1 and moved[0]["vlan"] == 30 and moved[0]["counters"] == vx["counters"], moved
+        assert moved[0]["drops_total"] == 3
+        assert h.js("counters", "--vlan", "10", sock=sock)["vlans"][0]["counters"] == v10["counters"]
+        h.ok("counters", "clear", sock=sock)
+        assert h.js("counters", "--vni", "42", "--udp-port", "4789", sock=sock)["vnis"][0]["drops_total"] == 0
+        assert parse_prometheus(h.ok("metrics", sock=sock).out)[
+            ("vxswitch_vni_drops_total", labels + ',reason="vxlan_no_next_hop"}')] == 3, "metrics keep totals"
+    finally:
+        assert s.stop() == 0, s.log_text()
+    with open(state) as f:
+        saved = json.load(f)
+    vnis = {(v["vni"], v["protocol"]): v for v in saved["vnis"]}
+    assert vnis[(42, "vxlan")]["vlan"] == 30 and vnis[(42, "vxlan")]["counters"]["decapsulated_packets"] == 2, vnis
+    assert vnis[(42, "vxlan")]["drops"]["vxlan_no_next_hop"] == 3, "the state file keeps totals"
+    assert {v["vlan"] for v in saved["vlans"]} == {10, 20, 30}, saved["vlans"]
+
+
 def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
@@ -1047,6 +1207,7 @@ TESTS = [
     test_mac_add_and_del,
     test_mac_flush,
     test_counters,
+    test_vlan_counters,
     test_workers,
     test_counters_clear_and_metrics,
     test_errors,
@@ -1060,6 +1221,7 @@ TESTS = [
     test_top,
     test_port_remove_refuses_the_vxlan_underlay,
     test_vde_ports_at_runtime,
+    test_vni_counters,
     test_hitless_remoding_under_traffic,
 ]
 

@@ -61,6 +61,8 @@ public:
 private:
     struct counter_baseline {
         std::vector<port_counter_block> ports;
+        std::vector<domain_counter_block> domains; // by domain index (kept for the switch's life)
+        std::vector<vni_counter_block> segments;   // by counter slot (the same)
         std::vector<std::array<uint64_t, worker_counter_count>> workers;
         std::vector<std::array<uint64_t, VX_CNT_COUNT>> xdp; // per port slot: its steering program's decisions
         std::chrono::steady_clock::time_point at;
@@ -75,6 +77,8 @@ private:
     nlohmann::json mac_del(ctl::arg_reader& a);
     nlohmann::json mac_flush(ctl::arg_reader& a);
     nlohmann::json counters(ctl::arg_reader& a);
+    nlohmann::json counters_vlan(ctl::arg_reader& a);
+    nlohmann::json counters_vni(ctl::arg_reader& a);
     nlohmann::json counters_clear(ctl::arg_reader& a);
     nlohmann::json workers(ctl::arg_reader& a);
     nlohmann::json metrics(ctl::arg_reader& a);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// vxctl counters, workers and metrics: what the workers counted, summed on the control
-// thread (a few packets stale at worst); `counters clear` only records a baseline.
+// vxctl counters (per port, VLAN, VNI), workers and metrics: what the workers counted, summed
+// on the control thread (a few packets stale at worst); `counters clear` only records a
+// baseline. Domains and segment counter slots are never reused, so their baselines stay
+// right across runtime changes; a port slot is, and a new port's baseline is forgotten.
 #include "daemon/control_commands.hh"
 
 #include <rte_cycles.h>
@@ -14,6 +16,7 @@
 
 #include "ctl/worker_load.hh"
 #include "daemon/control_views.hh"
+#include "daemon/counter_json.hh"
 #include "daemon/fabric.hh"
 
 namespace vx::control {
@@ -21,20 +24,6 @@ namespace vx::control {
 using nlohmann::json;
 
 namespace {
-
-json counters_json(const port_counter_block& c) {
-    json counters = json::object();
-    json drops = json::object();
-    uint64_t dropped = 0;
-    for (size_t k = 0; k < port_counter_count; ++k) {
-        counters[std::string(port_counters[k].name)] = c.counter[k];
-    }
-    for (size_t k = 0; k < drop_reason_count; ++k) {
-        drops[std::string(drop_reasons[k].name)] = c.drops[k];
-        dropped += c.drops[k];
-    }
-    return {{"counters", counters}, {"drops", drops}, {"drops_total", dropped}};
-}
 
 // Prometheus text exposition format 0.0.4: one HELP and TYPE per family, then its samples.
 class exposition {
@@ -75,6 +64,53 @@ private:
     std::string _text;
 };
 
+// One family per counter of the blocks (vxswitch_KIND_COUNTER_total) and one of their drops
+// (vxswitch_KIND_drops_total, a `reason` label), a sample per row in each.
+template <class Block>
+void add_block_metrics(exposition& m, std::string_view kind,
+                       const std::vector<std::pair<exposition::labels, Block>>& rows, std::string_view drops_help) {
+    for (size_t k = 0; k < Block::names.size(); ++k) {
+        const auto name = fmt::format("vxswitch_{}_{}_total", kind, Block::names[k].name);
+        m.family(name, "counter", Block::names[k].help);
+        for (const auto& [labels, block] : rows) {
+            m.sample(name, labels, block.counter[k]);
+        }
+    }
+    const auto drops = fmt::format("vxswitch_{}_drops_total", kind);
+    m.family(drops, "counter", drops_help);
+    for (const auto& [labels, block] : rows) {
+        for (size_t k = 0; k < block.drops.size(); ++k) {
+            auto with_reason = labels;
+            with_reason.emplace_back("reason", std::string(info(Block::drop_list[k]).name));
+            m.sample(drops, with_reason, block.drops[k]);
+        }
+    }
+}
+
+// Per VLAN the ports carry, and per configured VNI (labelled by VNI, protocol and UDP port, not
+// by VLAN: a VNI moved to another VLAN keeps its series).
+void add_vlan_and_vni_metrics(exposition& m, fabric& f) {
+    const auto domains = f.domain_totals();
+    std::vector<std::pair<exposition::labels, domain_counter_block>> by_vlan;
+    for (const auto& [vlan, bd] : f.tables().l2.carried()) {
+        by_vlan.push_back({{{"vlan", std::to_string(vlan)}}, domains[bd]});
+    }
+    add_block_metrics(m, "vlan", by_vlan, "frames dropped once in a VLAN (bridge domain), by VLAN and reason");
+    if (!f.model().vxlan) {
+        return;
+    }
+    const auto& v = *f.model().vxlan;
+    const auto segments = f.segment_totals();
+    std::vector<std::pair<exposition::labels, vni_counter_block>> by_vni;
+    for (const auto& s : v.segments) {
+        const auto slot = slot_of(v, f.tables().vxlan, s);
+        const json id = segment_json(v, s);
+        by_vni.push_back({{{"vni", id["vni"].dump()}, {"protocol", id["protocol"]}, {"udp_port", id["port"].dump()}},
+                          slot && *slot < segments.size() ? segments[*slot] : vni_counter_block{}});
+    }
+    add_block_metrics(m, "vni", by_vni,
+                      "frames dropped on their way into (or, split horizon, out of) a VNI, by reason");
+}
 
 void add_fdb_metrics(exposition& m, fabric& f) {
     m.family("vxswitch_fdb_entries", "gauge", "MAC table entries, by VLAN and type");
@@ -99,16 +135,7 @@ void add_fdb_metrics(exposition& m, fabric& f) {
 } // namespace
 
 std::vector<port_counter_block> commands::port_counts() const {
-    auto totals = _fabric.port_totals();
-    for (size_t i = 0; _baseline.set && i < std::min(totals.size(), _baseline.ports.size()); ++i) {
-        for (size_t k = 0; k < port_counter_count; ++k) {
-            totals[i].counter[k] -= _baseline.ports[i].counter[k];
-        }
-        for (size_t k = 0; k < drop_reason_count; ++k) {
-            totals[i].drops[k] -= _baseline.ports[i].drops[k];
-        }
-    }
-    return totals;
+    return less_baseline(_fabric.port_totals(), _baseline.ports); // empty until a clear
 }
 
 json commands::xdp_counts(uint16_t i) const {
@@ -154,7 +181,7 @@ json commands::counters(ctl::arg_reader& a) {
     json ports = json::array();
     for (uint16_t i : port_slots()) {
         if (!port || i == *port) {
-            json p = counters_json(counts[i]);
+            json p = block_json(counts[i]);
             p["name"] = port_name(i);
             if (auto xdp = xdp_counts(i); !xdp.is_null()) {
                 p["xdp"] = std::move(xdp);
@@ -174,9 +201,38 @@ json commands::counters(ctl::arg_reader& a) {
     return {{"since_clear_s", since_clear()}, {"ports", ports}, {"workers", workers}};
 }
 
+json commands::counters_vlan(ctl::arg_reader& a) {
+    const auto vlan = vlan_arg(a, false);
+    a.done();
+    const auto only = vlan ? std::optional{domain_of(*vlan)} : std::nullopt;
+    const auto totals = less_baseline(_fabric.domain_totals(), _baseline.domains);
+    return {{"since_clear_s", since_clear()}, {"vlans", vlans_json(_fabric.tables().l2, totals, only)}};
+}
+
+json commands::counters_vni(ctl::arg_reader& a) {
+    const auto vni = a.integer("vni", 1, (1 << 24) - 1);
+    const auto udp_port = a.integer("udp_port", 1, 65535);
+    a.done();
+    if (udp_port && !vni) {
+        a.fail("udp_port", "needs a vni (it says which segment of that VNI)");
+    }
+    if (!_running.vxlan) {
+        if (vni) {
+            throw ctl::request_error(fmt::format("no vni {}: VXLAN is not configured", *vni));
+        }
+        return {{"since_clear_s", since_clear()}, {"vnis", json::array()}};
+    }
+    const auto& v = *_running.vxlan;
+    const auto only = vni ? std::optional{segment_index(v, static_cast<uint32_t>(*vni), udp_port)} : std::nullopt;
+    const auto totals = less_baseline(_fabric.segment_totals(), _baseline.segments);
+    return {{"since_clear_s", since_clear()}, {"vnis", vnis_json(v, _fabric.tables().vxlan, totals, only)}};
+}
+
 json commands::counters_clear(ctl::arg_reader& a) {
     a.done();
     _baseline.ports = _fabric.port_totals();
+    _baseline.domains = _fabric.domain_totals();
+    _baseline.segments = _fabric.segment_totals();
     _baseline.xdp.assign(_baseline.ports.size(), {});
     for (size_t i = 0; i < _baseline.xdp.size(); ++i) {
         if (const xdp_steer* steer = _fabric.steering(i)) {
@@ -231,20 +287,12 @@ json commands::metrics(ctl::arg_reader& a) {
         m.sample("vxswitch_port_link_up", {{"port", ports[i].name}}, uint64_t{link["up"] == true ? 1u : 0u});
     }
     const auto totals = _fabric.port_totals();
-    for (size_t k = 0; k < port_counter_count; ++k) {
-        const auto name = fmt::format("vxswitch_port_{}_total", port_counters[k].name);
-        m.family(name, "counter", port_counters[k].help);
-        for (uint16_t i : slots) {
-            m.sample(name, {{"port", ports[i].name}}, totals[i].counter[k]);
-        }
-    }
-    m.family("vxswitch_port_drops_total", "counter", "frames dropped, by port and reason");
+    std::vector<std::pair<exposition::labels, port_counter_block>> by_port;
     for (uint16_t i : slots) {
-        for (size_t k = 0; k < drop_reason_count; ++k) {
-            m.sample("vxswitch_port_drops_total", {{"port", ports[i].name}, {"reason", std::string(drop_reasons[k].name)}},
-                     totals[i].drops[k]);
-        }
+        by_port.push_back({{{"port", ports[i].name}}, totals[i]});
     }
+    add_block_metrics(m, "port", by_port, "frames dropped, by port and reason");
+    add_vlan_and_vni_metrics(m, _fabric);
     m.family("vxswitch_xdp_decisions_total", "counter",
              "frames an af_xdp port's XDP steering program decided on, by port and decision");
     for (uint16_t i : slots) {

@@ -2,13 +2,16 @@
 #pragma once
 
 // What more than one group of control commands reads (daemon/control_*.cc): a port's link,
-// and the MAC table counted by VLAN (mac count and the metrics).
+// the MAC table counted by VLAN (mac count and the metrics), a segment named by its VNI (vni
+// set and remove, counters.vni).
 
 #include <cstdint>
 #include <map>
 #include <optional>
 
 #include <nlohmann/json.hpp>
+
+#include "config/model.hh"
 
 namespace vx {
 class fabric;
@@ -25,5 +28,10 @@ struct mac_tally {
 };
 // MAC table entries by VLAN (learned, static), with optional port and VLAN filters.
 std::map<uint16_t, mac_tally> count_macs(fabric& f, std::optional<uint16_t> port, std::optional<uint16_t> vlan);
+
+// The index of the segment `vni` names (on UDP port `udp_port` when given); throws
+// ctl::request_error when none is, or when VXLAN and vxvde both have that VNI and no port says
+// which (daemon/control_vnis.cc).
+size_t segment_index(const config::vtep& v, uint32_t vni, std::optional<int64_t> udp_port);
 
 } // namespace vx::control

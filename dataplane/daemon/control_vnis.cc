@@ -14,6 +14,8 @@
 #include <array>
 
 #include "config/vxlan.hh"
+#include "daemon/control_views.hh"
+#include "daemon/counter_json.hh"
 #include "daemon/fabric.hh"
 
 namespace vx::control {
@@ -31,31 +33,6 @@ const config::vtep& vtep_of(const config::model& m) {
         throw request_error("VXLAN is not configured: the vxlan: section (underlay, address) needs a restart");
     }
     return *m.vxlan;
-}
-
-// The index of the segment `vni` names (on UDP port `udp_port` when given); refused when none
-// is, or when VXLAN and vxvde both have that VNI and no port says which.
-size_t segment_index(const config::vtep& v, uint32_t vni, std::optional<int64_t> udp_port) {
-    std::vector<size_t> found;
-    std::vector<uint32_t> all;
-    for (size_t i = 0; i < v.segments.size(); ++i) {
-        const auto& s = v.segments[i];
-        all.push_back(s.vni);
-        if (s.vni == vni && (!udp_port || config::segment_udp_port(v, s) == *udp_port)) {
-            found.push_back(i);
-        }
-    }
-    if (found.empty()) {
-        throw request_error(fmt::format("no vni {}{}; vnis: {}", vni,
-                                        udp_port ? fmt::format(" on UDP port {}", *udp_port) : "",
-                                        all.empty() ? "none" : fmt::format("{}", fmt::join(all, ", "))));
-    }
-    if (found.size() > 1) {
-        throw request_error(fmt::format("vni {} is on UDP ports {} and {}: say which with udp_port", vni,
-                                        config::segment_udp_port(v, v.segments[found[0]]),
-                                        config::segment_udp_port(v, v.segments[found[1]])));
-    }
-    return found.front();
 }
 
 void set_segment_keys(ctl::arg_reader& a, YAML::Node segment, const json& set) {
@@ -85,6 +62,29 @@ json remote_json(const vtep_table& t, const ip_address& ip, uint16_t port = 0) {
 
 } // namespace
 
+size_t segment_index(const config::vtep& v, uint32_t vni, std::optional<int64_t> udp_port) {
+    std::vector<size_t> found;
+    std::vector<uint32_t> all;
+    for (size_t i = 0; i < v.segments.size(); ++i) {
+        const auto& s = v.segments[i];
+        all.push_back(s.vni);
+        if (s.vni == vni && (!udp_port || config::segment_udp_port(v, s) == *udp_port)) {
+            found.push_back(i);
+        }
+    }
+    if (found.empty()) {
+        throw request_error(fmt::format("no vni {}{}; vnis: {}", vni,
+                                        udp_port ? fmt::format(" on UDP port {}", *udp_port) : "",
+                                        all.empty() ? "none" : fmt::format("{}", fmt::join(all, ", "))));
+    }
+    if (found.size() > 1) {
+        throw request_error(fmt::format("vni {} is on UDP ports {} and {}: say which with udp_port", vni,
+                                        config::segment_udp_port(v, v.segments[found[0]]),
+                                        config::segment_udp_port(v, v.segments[found[1]])));
+    }
+    return found.front();
+}
+
 json commands::vni_show(ctl::arg_reader& a) {
     a.done();
     const auto& v = vtep_of(_running);
@@ -98,12 +98,10 @@ json commands::vni_show(ctl::arg_reader& a) {
             remotes.push_back(remote_json(t, ip));
             configured.push_back({ip, 0});
         }
-        vnis.push_back({{"vni", s.vni},
-                        {"vlan", s.vlan},
-                        {"protocol", s.vxvde ? "vxvde" : "vxlan"},
-                        {"port", config::segment_udp_port(v, s)},
-                        {"group", s.group.empty() ? json(nullptr) : json(s.group)},
-                        {"remotes", remotes}});
+        json segment = segment_json(v, s);
+        segment["group"] = s.group.empty() ? json(nullptr) : json(s.group);
+        segment["remotes"] = remotes;
+        vnis.push_back(std::move(segment));
     }
     // The remotes learned from their frames (a peer flooding to a group, vxvde endpoints).
     json discovered = json::array();

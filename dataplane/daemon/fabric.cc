@@ -18,6 +18,7 @@
 
 #include "config/port_vlans.hh"
 #include "config/vxlan.hh"
+#include "daemon/counter_json.hh"
 #include "vuos-bridge/vde_bridge.hh"
 
 namespace vx {
@@ -312,32 +313,32 @@ void fabric::print_rates(std::vector<uint64_t>& last_rx, std::chrono::seconds in
 std::vector<port_counter_block> fabric::port_totals() const {
     std::vector<port_counter_block> totals(_ports.size());
     for (size_t i = 0; i < totals.size(); ++i) {
-        if (_model.ports[i].vacant()) {
-            continue;
-        }
-        totals[i] = slot_counts(i);
-        for (size_t k = 0; k < port_counter_count; ++k) {
-            totals[i].counter[k] -= _slot_base[i].counter[k];
-        }
-        for (size_t k = 0; k < drop_reason_count; ++k) {
-            totals[i].drops[k] -= _slot_base[i].drops[k];
+        if (!_model.ports[i].vacant()) {
+            totals[i] = slot_counts(i);
+            totals[i] -= _slot_base[i];
         }
     }
     return totals;
 }
 
 port_counter_block fabric::slot_counts(size_t slot) const {
-    port_counter_block sum;
-    for (const auto& w : _workers) {
-        const auto& c = w->counters().ports[slot];
-        for (size_t k = 0; k < port_counter_count; ++k) {
-            sum.counter[k] += c.counter[k];
-        }
-        for (size_t k = 0; k < drop_reason_count; ++k) {
-            sum.drops[k] += c.drops[k];
-        }
+    return summed(&worker_counter_block::ports, slot);
+}
+
+std::vector<domain_counter_block> fabric::domain_totals() const {
+    std::vector<domain_counter_block> totals(_state->current().l2.domains.size());
+    for (size_t bd = 0; bd < totals.size(); ++bd) {
+        totals[bd] = summed(&worker_counter_block::domains, bd);
     }
-    return sum;
+    return totals;
+}
+
+std::vector<vni_counter_block> fabric::segment_totals() const {
+    std::vector<vni_counter_block> totals(_state->current().vxlan.segment_slots.size());
+    for (size_t slot = 0; slot < totals.size(); ++slot) {
+        totals[slot] = summed(&worker_counter_block::segments, slot);
+    }
+    return totals;
 }
 
 std::optional<nlohmann::json> fabric::vde_state(size_t i) const {
@@ -372,20 +373,9 @@ nlohmann::json fabric::state() const {
         if (_model.ports[i].vacant()) {
             continue;
         }
-        const auto& sum = totals[i];
-        json counters = json::object();
-        json drops = json::object();
-        for (size_t k = 0; k < port_counter_count; ++k) {
-            counters[std::string(port_counters[k].name)] = sum.counter[k];
-        }
-        for (size_t k = 0; k < drop_reason_count; ++k) {
-            drops[std::string(drop_reasons[k].name)] = sum.drops[k];
-        }
-        ports.push_back({{"name", _model.ports[i].name},
-                         {"device", _model.ports[i].device},
-                         {"driver", _ports[i]->driver()},
-                         {"counters", counters},
-                         {"drops", drops}});
+        ports.push_back(
+            {{"name", _model.ports[i].name}, {"device", _model.ports[i].device}, {"driver", _ports[i]->driver()}});
+        ports.back().update(block_json(totals[i]));
         if (_steering[i]) {
             ports.back()["xdp"] = _steering[i]->state();
         }
@@ -412,7 +402,10 @@ nlohmann::json fabric::state() const {
         macs.push_back(entry);
     }
     const auto& st = _macs->statistics();
+    const snapshot& tables = _state->current();
     return {{"ports", ports},
+            {"vlans", vlans_json(tables.l2, domain_totals())},
+            {"vnis", _model.vxlan ? vnis_json(*_model.vxlan, tables.vxlan, segment_totals()) : json::array()},
             {"workers", workers},
             {"fdb",
              {{"size", _macs->size()},

@@ -58,7 +58,8 @@ public:
     // for `quiet` (finite inputs such as net_pcap rx_pcap files are then exhausted).
     void run_check(uint16_t burst_size, std::chrono::milliseconds quiet);
 
-    // Counters (per port, per worker, drops by reason) and the MAC table, as JSON.
+    // Counters (per port, per VLAN, per VNI, per worker, drops by reason) and the MAC table,
+    // as JSON (the state file).
     nlohmann::json state() const;
     // The banner: what runs, and where its ports are.
     void describe() const;
@@ -66,6 +67,12 @@ public:
     // ---- what the control channel reads and changes (daemon/control_commands.cc) ----
     // Each port's counters summed over the workers, by slot (a vacant slot's are zero).
     std::vector<port_counter_block> port_totals() const;
+    // Each bridge domain's counters summed over the workers, by domain index (l2_tables). A
+    // domain keeps its index, and so its counts, for the switch's life: a VLAN that no port
+    // carries any more keeps its totals, and continues them when a port carries it again.
+    std::vector<domain_counter_block> domain_totals() const;
+    // Each VXLAN segment's (and vxvde network's), by counter slot (tables/vtep_table.hh).
+    std::vector<vni_counter_block> segment_totals() const;
     // The running configuration by slot, vacant slots included (see above).
     const config::model& model() const { return _model; }
     // By slot; null for a vacant slot.
@@ -140,6 +147,15 @@ private:
     size_t control_round();
     // A slot's counters summed over the workers, its earlier ports' counts included.
     port_counter_block slot_counts(size_t slot) const;
+    // Block i of the workers' `blocks` (ports, domains, segments), summed over the workers.
+    template <class Block, size_t N>
+    Block summed(std::array<Block, N> worker_counter_block::*blocks, size_t i) const {
+        Block sum;
+        for (const auto& w : _workers) {
+            sum += (w->counters().*blocks)[i];
+        }
+        return sum;
+    }
     void print_rates(std::vector<uint64_t>& last_rx, std::chrono::seconds interval) const;
 
     config::model _model;

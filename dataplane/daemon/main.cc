@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
     options o;
     app.add_option("-c,--config", o.config_path, "YAML configuration file (default: the embedded default)")
         ->check(CLI::ExistingFile);
-    app.add_option("--state-file", o.state_file, "write counters and the MAC table as JSON here on exit");
+    app.add_option("--state-file", o.state_file, "write counters (per port, VLAN, VNI, worker) and the MAC table as JSON here on exit");
     app.add_option("--stats-interval", o.stats_interval_s, "log port rates every N seconds (0: never)");
     app.add_flag("--check", o.check,
                  "deterministic single-thread run for golden tests: exit once the ports have gone quiet");

@@ -55,6 +55,7 @@ struct burst {
     std::array<drop_reason, capacity> why{}; // meaningful where out[i].is_drop()
     uint16_t count = 0;
     uint16_t ingress = 0; // port index the burst came from
+    uint32_t bytes = 0;   // of all its frames, as received: summed by parse
 
     std::span<rte_mbuf*> packets() { return {pkts.data(), count}; }
     void drop(uint16_t i, drop_reason r) {

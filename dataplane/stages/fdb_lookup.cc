@@ -27,6 +27,7 @@ void fdb_lookup::process(burst& b, worker_ctx& w) const {
     std::array<fdb_hit, burst::capacity> hits;
     const uint64_t hit_mask = w.macs->lookup_bulk(keys.data(), n, hits.data());
     uint64_t unknown = 0;
+    const uint16_t ingress = b.ingress; // read once: the counts below may alias the burst
     for (uint16_t i = 0; i < b.count; ++i) {
         const uint8_t k = key_of[i];
         if (k == no_key) {
@@ -34,13 +35,14 @@ void fdb_lookup::process(burst& b, worker_ctx& w) const {
         }
         if (((hit_mask >> k) & 1) == 0) {
             ++unknown; // stays verdict::flood() from parse
-        } else if (hits[k].port() == b.ingress) {
+            w.domain(b.bd[i]).add(domain_counter::unknown_unicast);
+        } else if (hits[k].port() == ingress) {
             b.drop(i, drop_reason::same_port);
         } else {
             b.out[i] = verdict::to_port(hits[k].port());
         }
     }
-    w.port(b.ingress).add(port_counter::unknown_unicast, unknown);
+    w.port(ingress).add(port_counter::unknown_unicast, unknown);
 }
 
 } // namespace vx

@@ -22,12 +22,13 @@ bool emit(rte_mbuf* m, const l2_header& h, uint16_t bd, uint16_t port, worker_ct
     auto why = egress_refusal(m, h, rule, rules);
     if (!why) {
         if (vlan_egress(m, h, rule, rules.tpid)) {
-            w.egress->push(port, w.state->device[port], m, *w.counters);
+            w.egress->push(port, w.state->device[port], m, bd, *w.counters);
             return true;
         }
         why = drop_reason::egress_no_headroom;
     }
     w.port(port).drop(*why);
+    w.domain(bd).drop(*why);
     if (w.capture != nullptr) [[unlikely]] {
         w.capture->dropped_on_egress(port, m, *why);
     }
@@ -43,13 +44,17 @@ void forward::process(burst& b, worker_ctx& w) const {
         if (b.out[i].is_unicast()) {
             // Split horizon: what came from the overlay never goes back into it.
             if (is_remote_port(b.out[i].port()) && b.ingress == w.state->vxlan.underlay) {
-                b.drop(i, drop_reason::vxlan_split_horizon);
+                b.drop(i, drop_reason::vxlan_split_horizon); // free_drops counts it on the port and domain
+                if (vni_counter_block* s = w.segment_of(b.bd[i])) {
+                    s->drop(drop_reason::vxlan_split_horizon);
+                }
             } else {
                 emit(b.pkts[i], b.l2[i], b.bd[i], b.out[i].port(), w);
             }
         } else if (b.out[i].is_flood()) {
             if (flood(b, i, w)) {
                 ++flooded;
+                w.domain(b.bd[i]).add(domain_counter::flooded);
             } else {
                 b.drop(i, drop_reason::flood_empty);
             }
@@ -80,7 +85,13 @@ bool forward::flood(burst& b, uint16_t i, worker_ctx& w) {
     const auto send = [&](uint16_t port, bool final) {
         rte_mbuf* m = final ? b.pkts[i] : rte_pktmbuf_copy(b.pkts[i], w.pool, 0, UINT32_MAX);
         if (m == nullptr) {
-            w.port(is_remote_port(port) ? vx.underlay : port).drop(drop_reason::no_buffer);
+            if (is_remote_port(port)) {
+                w.port(vx.underlay).drop(drop_reason::no_buffer);
+                w.overlay_drop(b.bd[i], drop_reason::no_buffer);
+            } else {
+                w.port(port).drop(drop_reason::no_buffer);
+                w.domain(b.bd[i]).drop(drop_reason::no_buffer);
+            }
             return;
         }
         emit(m, b.l2[i], b.bd[i], port, w);
@@ -104,6 +115,10 @@ void forward::free_drops(burst& b, worker_ctx& w) {
     for (uint16_t i = 0; i < b.count; ++i) {
         if (b.out[i].is_drop()) {
             pc.drop(b.why[i]);
+            // bd[i] is the frame's only once a domain is known: those reasons are the others'.
+            if (counted_at(b.why[i], drop_scope::domain)) {
+                w.domain(b.bd[i]).drop(b.why[i]);
+            }
             dropped[n++] = b.pkts[i];
         }
     }

@@ -8,17 +8,22 @@
 // it must not swap places):
 //   - known unicast: fix the tag for the egress port and queue the frame on it;
 //   - flood: one copy per other member of the bridge domain (the original goes to the last
-//     member), never back out of the ingress port; counts `flooded` on the ingress port;
-//   - drops: gathered, then counted under their reasons on the ingress port and freed in one
-//     call after the pass.
+//     member), never back out of the ingress port; counts `flooded` on the ingress port and
+//     on the domain;
+//   - drops: gathered, then counted under their reasons on the ingress port (and, for the
+//     reasons that come once the domain is known, on the domain) and freed in one call after
+//     the pass.
 // A frame whose egress port no longer carries its domain (the tables changed after it was
 // learned) is dropped as egress_not_member on that port, and one that would be longer than
-// the port's MTU allows once its tags are set, as egress_mtu_exceeded.
+// the port's MTU allows once its tags are set, as egress_mtu_exceeded, both counted on the
+// domain as well. Frames are queued with their domain, which counts what is sent
+// (worker/egress_queues.hh).
 //
 // VXLAN (docs/vxlan.md): a destination may be a remote VTEP (tables/vtep_table.hh); the frame
 // is then encapsulated and sent on the underlay port (stages/vxlan_encap.hh), and a flood
 // also goes to the domain's remote VTEPs. Split horizon: a frame from the underlay is never
-// sent back into the overlay (vxlan_split_horizon for a unicast one).
+// sent back into the overlay (vxlan_split_horizon for a unicast one, counted on the VNI it
+// came from too).
 
 #include "packet/burst.hh"
 #include "worker/context.hh"

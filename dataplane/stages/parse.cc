@@ -24,6 +24,7 @@ void parse::process(burst& b, worker_ctx& w) const {
             }
         }
     }
+    b.bytes = static_cast<uint32_t>(bytes);
     auto& pc = w.port(b.ingress);
     pc.add(port_counter::rx_packets, b.count);
     pc.add(port_counter::rx_bytes, bytes);

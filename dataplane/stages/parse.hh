@@ -4,7 +4,8 @@
 // parse: reads each frame's Ethernet header and VLAN tags into burst::l2.
 //
 // In: a burst fresh from a port. Out: l2[i] (MACs, outer TCI, tag count) for every frame,
-// out[i] = drop for frames it rejects. Counts rx_packets/rx_bytes on the ingress port.
+// out[i] = drop for frames it rejects, and the burst's bytes (b.bytes, which vlan_ingress counts
+// into the domain). Counts rx_packets/rx_bytes on the ingress port.
 // Drops: truncated (shorter than 14 bytes, or than its tags), source_group_mac, foreign_tpid.
 //
 // Tags are read in the order a provider network stacks them: first a tag of the ingress

@@ -16,6 +16,18 @@
 namespace vx {
 
 namespace {
+// Frames decapsulated into domain bd: counted on it and on its segment (bytes as the underlay
+// port received them, both).
+void count_decapsulated(worker_ctx& w, uint16_t bd, uint64_t packets, uint64_t bytes) {
+    auto& d = w.domain(bd);
+    d.add(domain_counter::rx_packets, packets);
+    d.add(domain_counter::rx_bytes, bytes);
+    if (vni_counter_block* s = w.segment_of(bd)) {
+        s->add(vni_counter::decapsulated_packets, packets);
+        s->add(vni_counter::decapsulated_bytes, bytes);
+    }
+}
+
 void tell_control(worker_ctx& w, const vtep_event& e) {
     // A full ring loses the event: the next ARP or frame from that VTEP tells it again.
     vtep_event copy = e; // DPDK 22.11 takes the element through a non-const pointer
@@ -33,11 +45,16 @@ void vxlan_decap::process(burst& b, worker_ctx& w) const {
     uint64_t bytes = 0;
     uint64_t decapsulated = 0;
     uint64_t unknown_vtep = 0;
+    run_tally decapsulated_run; // a run of frames of one domain at a time
+    const auto count_run = [&w](uint16_t bd, uint64_t packets, uint64_t bytes) {
+        count_decapsulated(w, bd, packets, bytes);
+    };
     std::optional<remote_key> reported;
     const uint16_t received = b.count;
     for (uint16_t i = 0; i < received; ++i) {
         rte_mbuf* m = b.pkts[i];
-        bytes += rte_pktmbuf_pkt_len(m);
+        const uint32_t outer_len = rte_pktmbuf_pkt_len(m);
+        bytes += outer_len;
         const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
         const uint32_t len = rte_pktmbuf_data_len(m);
         if (vxlan::maybe_control(data, len) && take_control(m, b.ingress, w)) [[unlikely]] {
@@ -73,6 +90,7 @@ void vxlan_decap::process(burst& b, worker_ctx& w) const {
         rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - r.inner_len));
         b.bd[k] = *bd;
         ++decapsulated;
+        decapsulated_run.add(*bd, outer_len, count_run);
         if (const auto remote = t.remote_of(sender.ip, sender.port)) {
             keys[n_keys] = fdb_key::make(b.l2[k].src, *bd);
             sources[n_keys++] = static_cast<uint16_t>(remote_port_base + *remote);
@@ -85,6 +103,7 @@ void vxlan_decap::process(burst& b, worker_ctx& w) const {
         }
     }
     b.count = kept;
+    decapsulated_run.done(count_run);
     auto& pc = w.port(b.ingress);
     pc.add(port_counter::rx_packets, received);
     pc.add(port_counter::rx_bytes, bytes);
@@ -133,7 +152,7 @@ void vxlan_decap::take_arp(rte_mbuf* m, const vxlan::arp_view& arp, uint16_t ing
     if (arp.op == 1 && t.v4 && arp.target_ip == *t.v4) {
         vxlan::make_arp_reply(rte_pktmbuf_mtod(m, uint8_t*), t.mac);
         w.port(ingress).add(port_counter::arp_replies);
-        w.egress->push(ingress, w.state->device[ingress], m, *w.counters);
+        w.egress->push(ingress, w.state->device[ingress], m, not_counted, *w.counters);
         return;
     }
     rte_pktmbuf_free(m);
@@ -163,7 +182,7 @@ void vxlan_decap::take_neighbour(rte_mbuf* m, const neighbour::read_result& nd, 
         if (fits) {
             neighbour::write_advertisement(rte_pktmbuf_mtod(m, uint8_t*), t.mac, msg);
             w.port(ingress).add(port_counter::neighbour_adverts);
-            w.egress->push(ingress, w.state->device[ingress], m, *w.counters);
+            w.egress->push(ingress, w.state->device[ingress], m, not_counted, *w.counters);
             return;
         }
     }

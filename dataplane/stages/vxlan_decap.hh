@@ -30,7 +30,10 @@
 //   thread, which answers it with reports for our groups after a random delay.
 // A neighbour discovery, IGMP or MLD message failing its checksum or RFC validity checks is
 // dropped as underlay_bad_control.
-// Counts rx_packets/rx_bytes, vxlan_decapsulated on the underlay port.
+// Counts rx_packets/rx_bytes, vxlan_decapsulated on the underlay port, and rx_packets/rx_bytes
+// on each decapsulated frame's domain and decapsulated_packets/bytes on its segment (bytes as
+// the port received them), a run of one domain at a time. Drops before the inner frame is in a
+// domain are the port's alone.
 
 #include "packet/burst.hh"
 #include "worker/context.hh"

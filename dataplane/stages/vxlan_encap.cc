@@ -31,7 +31,7 @@ std::optional<drop_reason> try_encap(rte_mbuf* m, const l2_header& h, uint16_t b
     }
     vxlan::write_outer(outer, r.outer, t.vni_of_bd[bd], source_port, static_cast<uint16_t>(inner_len));
     w.port(t.underlay).add(port_counter::vxlan_encapsulated);
-    w.egress->push(t.underlay, w.state->device[t.underlay], m, *w.counters);
+    w.egress->push(t.underlay, w.state->device[t.underlay], m, bd, *w.counters);
     return std::nullopt;
 }
 } // namespace
@@ -43,6 +43,7 @@ bool vxlan_encap(rte_mbuf* m, const l2_header& h, uint16_t bd, uint16_t remote, 
         return true;
     }
     w.port(t.underlay).drop(*why);
+    w.overlay_drop(bd, *why);
     rte_pktmbuf_free(m);
     return false;
 }

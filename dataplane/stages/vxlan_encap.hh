@@ -9,8 +9,11 @@
 // headroom (packet/vxlan.hh: IPv4 header checksum, UDP checksum 0 over IPv4 and computed over
 // IPv6, source port from the inner flow, or the vxvde network's own port), and the frame is
 // queued on the underlay port.
-// Drops, counted on the underlay port: vxlan_no_next_hop (the remote's MAC is not resolved
-// yet), egress_mtu_exceeded (over the underlay's MTU once encapsulated), egress_no_headroom.
+// The frame is queued with its domain, which counts it on the domain's segment when the
+// underlay port's queue is sent (worker/egress_queues.hh: encapsulated_packets/bytes).
+// Drops, counted on the underlay port, the domain and its segment: vxlan_no_next_hop (the
+// remote's MAC is not resolved yet), egress_mtu_exceeded (over the underlay's MTU once
+// encapsulated), egress_no_headroom.
 
 #include <cstdint>
 

@@ -62,6 +62,7 @@ port_vlan_rules ingress_rules(const config::port& p, const std::vector<wire_bind
     }
     for (const auto& b : bindings) {
         const uint16_t bd = t.bd_of_vlan[b.domain];
+        r.only_domain = &b == &bindings.front() || r.only_domain == bd ? bd : not_counted;
         switch (b.tags) {
         case 0:
             untagged_rules(p, bd, r);
@@ -137,6 +138,16 @@ l2_tables l2_tables::build(const config::model& m, const l2_tables* running) {
         }
     }
     return t;
+}
+
+std::vector<std::pair<uint16_t, uint16_t>> l2_tables::carried() const {
+    std::vector<std::pair<uint16_t, uint16_t>> out;
+    for (uint16_t vlan = config::min_vlan; vlan <= config::max_vlan; ++vlan) {
+        if (bd_of_vlan[vlan] != no_domain) {
+            out.emplace_back(vlan, bd_of_vlan[vlan]);
+        }
+    }
+    return out;
 }
 
 } // namespace vx

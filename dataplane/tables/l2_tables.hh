@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/model.hh"
@@ -77,6 +78,9 @@ struct port_vlan_rules {
     std::array<ingress_rule, 4097> ingress{};
     std::vector<pair_rule> pairs;    // 2:1 translations, sorted by key
     std::vector<egress_rule> egress; // by bridge domain
+    // The domain of every frame the port admits, when it carries one alone (an access or a
+    // customer port, a trunk of one VLAN); not_counted when it carries several, or none.
+    uint16_t only_domain = not_counted;
 
     ingress_rule pair(uint16_t vid, uint16_t inner_vid) const;
 };
@@ -97,6 +101,10 @@ struct l2_tables {
     // change replaces, every domain keeps its index; one no port carries any more keeps its
     // index with no members and no VLAN mapped to it.
     static l2_tables build(const config::model& m, const l2_tables* running = nullptr);
+
+    // The VLANs some port carries, ascending, each with its domain (vxctl and the state file
+    // show domains by them).
+    std::vector<std::pair<uint16_t, uint16_t>> carried() const;
 };
 
 } // namespace vx

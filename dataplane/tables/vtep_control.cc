@@ -81,16 +81,35 @@ std::string remote_name(const ip_address& ip, uint16_t vxvde_port) {
                            : fmt::format("vxvde endpoint {}", remote_key{ip, vxvde_port}.to_string());
 }
 
-// The per-domain part of the table, from the segments: VNI <-> domain, flood lists, groups,
-// vxvde ports. Remotes already in `t` keep their index (add_remote finds them).
+// The segment's counter slot: the one it has had since it was first configured, or a new one
+// (vtep_table.hh: slots are never reused); not_counted once max_segments are taken.
+uint16_t counter_slot(vtep_table& t, uint16_t port, uint32_t vni) {
+    if (const auto slot = t.slot_of(port, vni)) {
+        return *slot;
+    }
+    if (t.segment_slots.size() >= max_segments) {
+        spdlog::warn("vxlan: vni {} (UDP port {}) is not counted: {} segments have had counters since the start "
+                     "(a restart counts it)",
+                     vni, port, max_segments);
+        return not_counted;
+    }
+    const auto entry = std::pair{vtep_table::segment_key(port, vni), static_cast<uint16_t>(t.segment_slots.size())};
+    t.segment_slots.insert(std::lower_bound(t.segment_slots.begin(), t.segment_slots.end(), entry), entry);
+    return entry.second;
+}
+
+// The per-domain part of the table, from the segments: VNI <-> domain, counter slots, flood
+// lists, groups, vxvde ports. Remotes and counter slots already in `t` keep their index.
 void add_segments(vtep_table& t, const config::vtep& v, const l2_tables& l2) {
     t.vni_of_bd.assign(l2.domains.size(), 0);
     t.source_port_of_bd.assign(l2.domains.size(), 0);
     t.flood_of_bd.assign(l2.domains.size(), {});
+    t.segment_of_bd.assign(l2.domains.size(), not_counted);
     for (const auto& s : v.segments) {
         const uint16_t bd = l2.bd_of_vlan[s.vlan];
         const uint16_t port = config::segment_udp_port(v, s);
         t.vni_of_bd[bd] = s.vni;
+        t.segment_of_bd[bd] = counter_slot(t, port, s.vni);
         t.bd_of_segment.emplace_back(vtep_table::segment_key(port, s.vni), bd);
         if (s.vxvde) {
             t.source_port_of_bd[bd] = port; // vxvde endpoints learn vxswitch at (address, this port)

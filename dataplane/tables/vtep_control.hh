@@ -47,7 +47,8 @@ public:
 
     // A runtime change of the segments (config/diff.hh): the table for the validated model `m`
     // (whose vxlan: section differs from the running one in its vnis: only) over its new VLAN
-    // tables `l2`. What stays keeps its index and its resolved next hop; what the change made
+    // tables `l2`. What stays keeps its index, its resolved next hop and its counter slot (a
+    // segment keeps its slot whatever its VLAN: tables/vtep_table.hh); what the change made
     // wrong is listed for the fabric to flush once the table is published and a grace period
     // has passed.
     struct rebuilt {

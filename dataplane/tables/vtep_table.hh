@@ -24,6 +24,14 @@
 // where a VXLAN VTEP is known by its address alone (port 0 in the key); and frames into a vxvde
 // domain leave from the network's port, not from a per-flow port, so that the endpoints learn
 // one stable address for vxswitch.
+//
+// Each segment, a (UDP port, VNI), counts in a slot of the workers' per-segment counters
+// (counters/counters.hh), which workers find from the frame's domain (segment_of_bd). A slot
+// is the segment's for the switch's life, never reused: a VNI moved to another VLAN keeps it,
+// one removed and configured again continues its totals in it, and no segment ever counts in
+// another's, not even in frames a worker still switches with the snapshot before a change. A
+// segment whose protocol or port changes is another segment, with a slot of its own. Past
+// max_segments distinct segments since the start, a new one is not counted (a warning says so).
 
 #include <algorithm>
 #include <cstdint>
@@ -101,7 +109,9 @@ struct vtep_table {
     std::vector<uint32_t> vni_of_bd;                      // by bridge domain; 0: none
     std::vector<uint16_t> source_port_of_bd;              // by bridge domain; 0: per flow (VXLAN)
     std::vector<std::vector<uint16_t>> flood_of_bd;       // by bridge domain: remote indices
+    std::vector<uint16_t> segment_of_bd;                  // by bridge domain: counter slot (below)
     std::vector<std::pair<uint64_t, uint16_t>> bd_of_segment; // sorted by segment_key(port, VNI)
+    std::vector<std::pair<uint64_t, uint16_t>> segment_slots; // counter slots, by segment_key, sorted (above)
     std::vector<remote_vtep> remotes;
     std::vector<std::pair<remote_key, uint16_t>> unicast_remotes; // sorted by key
 
@@ -125,6 +135,12 @@ struct vtep_table {
         const auto key = std::pair<uint64_t, uint16_t>{segment_key(port, vni), 0};
         const auto it = std::lower_bound(bd_of_segment.begin(), bd_of_segment.end(), key);
         return it != bd_of_segment.end() && it->first == key.first ? std::optional{it->second} : std::nullopt;
+    }
+    // The counter slot of a segment configured since the start.
+    std::optional<uint16_t> slot_of(uint16_t port, uint32_t vni) const {
+        const auto key = std::pair<uint64_t, uint16_t>{segment_key(port, vni), 0};
+        const auto it = std::lower_bound(segment_slots.begin(), segment_slots.end(), key);
+        return it != segment_slots.end() && it->first == key.first ? std::optional{it->second} : std::nullopt;
     }
     // The index of a unicast remote: a VXLAN VTEP (port 0) or a vxvde endpoint.
     std::optional<uint16_t> remote_of(const ip_address& ip, uint16_t port = 0) const {

@@ -33,6 +33,20 @@ struct worker_ctx {
     frame_tracer* trace = nullptr;  // null unless `vxctl trace` runs (observe/trace.hh)
 
     port_counter_block& port(uint16_t index) const { return counters->ports[index]; }
+    domain_counter_block& domain(uint16_t bd) const { return counters->domains[bd]; }
+    // The counters of domain bd's VXLAN segment, or null when it has none (VXLAN only).
+    vni_counter_block* segment_of(uint16_t bd) const {
+        const uint16_t slot = state->vxlan.segment_of_bd[bd];
+        return slot != not_counted ? &counters->segments[slot] : nullptr;
+    }
+    // A drop on the overlay side of domain bd (a frame on its way into the overlay, or split
+    // horizon): counted on the domain and on its segment; the caller counts it on the port.
+    void overlay_drop(uint16_t bd, drop_reason r) const {
+        domain(bd).drop(r);
+        if (vni_counter_block* s = segment_of(bd)) {
+            s->drop(r);
+        }
+    }
 };
 
 // A pipeline stage: one pass over a burst. Checked at compile time, called directly.

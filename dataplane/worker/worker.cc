@@ -52,7 +52,7 @@ void worker::send_injected(const snapshot& state) {
     std::array<rte_mbuf*, burst::capacity> pkts;
     const unsigned n = rte_ring_sc_dequeue_burst(_inject, reinterpret_cast<void**>(pkts.data()), pkts.size(), nullptr);
     for (unsigned i = 0; i < n; ++i) {
-        _egress->push(state.vxlan.underlay, state.device[state.vxlan.underlay], pkts[i], *_counters);
+        _egress->push(state.vxlan.underlay, state.device[state.vxlan.underlay], pkts[i], not_counted, *_counters);
     }
 }
 
@@ -61,7 +61,7 @@ uint32_t worker::poll_once(uint16_t burst_size) {
     worker_ctx ctx{&state,       _shared.macs,          _learn_ring,     _vtep_events,
                    _shared.pool, _shared.clock->now_s(), _counters.get(), _egress.get(),
                    _capture.load(std::memory_order_acquire), _trace.load(std::memory_order_acquire)};
-    _egress->observe(ctx.capture);
+    _egress->observe(ctx.capture, &state.vxlan);
     if (state.vxlan.enabled()) {
         send_injected(state);
         _egress->flush(*_counters);

@@ -4,19 +4,15 @@
 
 #include "worker/worker.hh"
 
-#include <rte_eth_ring.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
-#include <rte_malloc.h>
 #include <rte_ring.h>
 
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <thread>
 
-#include "tables/learner.hh"
-#include "testing/dpdk_env.hh"
+#include "testing/switch_rig.hh"
 
 namespace vx {
 namespace {
@@ -53,108 +49,36 @@ protected:
 
     void SetUp() override {
         testing::start_eal();
-        clock = coarse_clock(); // the TSC rate is known only once the EAL runs
-        static int instance = 0;
-        ++instance;
         const auto m = four_ports();
         auto snap = std::make_unique<snapshot>();
         snap->l2 = l2_tables::build(m);
-        for (size_t p = 0; p < m.ports.size(); ++p) {
-            auto name = [&](const char* what, size_t q) { return fmt::format("t{}_{}{}_{}", instance, what, p, q); };
-            rx.push_back(rte_ring_create(name("rx", 0).c_str(), 1024, SOCKET_ID_ANY, 0));
-            std::vector<rte_ring*> txs;
-            for (size_t q = 0; q < workers; ++q) {
-                txs.push_back(rte_ring_create(name("tx", q).c_str(), 1024, SOCKET_ID_ANY, 0));
-            }
-            tx.push_back(txs);
-            const int id =
-                rte_eth_from_rings(name("eth", 0).c_str(), &rx.back(), 1, txs.data(), workers, SOCKET_ID_ANY);
-            ASSERT_GE(id, 0);
-            const auto port_id = static_cast<uint16_t>(id);
-            rte_eth_conf conf{};
-            ASSERT_EQ(rte_eth_dev_configure(port_id, 1, workers, &conf), 0);
-            ASSERT_EQ(rte_eth_rx_queue_setup(port_id, 0, 1024, SOCKET_ID_ANY, nullptr, testing::test_pool()), 0);
-            for (uint16_t q = 0; q < workers; ++q) {
-                ASSERT_EQ(rte_eth_tx_queue_setup(port_id, q, 1024, SOCKET_ID_ANY, nullptr), 0);
-            }
-            ASSERT_EQ(rte_eth_dev_start(port_id), 0);
-            snap->device.push_back(static_cast<uint16_t>(id));
-            snap->names.push_back(m.ports[p].name);
-        }
         // Worker 0 polls a and t, worker 1 polls b and c: learning crosses workers.
         snap->polls = {{{0, 0}, {3, 0}}, {{1, 0}, {2, 0}}};
-        rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc(nullptr, rte_rcu_qsbr_get_memsize(workers), 64));
-        rte_rcu_qsbr_init(rcu, workers);
-        macs = std::make_unique<fdb>(fdb::params{fmt::format("wt_fdb{}", instance), 1024, 300, rcu, SOCKET_ID_ANY});
-        state = std::make_unique<snapshot_holder>(rcu);
-        state->publish(std::move(snap));
-        learn = std::make_unique<learner>(*macs, *state, clock);
-        const worker_shared shared{state.get(), macs.get(), rcu, testing::test_pool(), &clock, 0};
-        pool.push_back(std::make_unique<worker>(0, shared));
-        pool.push_back(std::make_unique<worker>(1, shared));
-        for (auto& w : pool) {
-            learn->watch(w->learn_ring());
-        }
+        rig = std::make_unique<testing::switch_rig>(std::vector<std::string>{"a", "b", "c", "t"}, workers,
+                                                    std::move(snap));
     }
 
-    void TearDown() override {
-        pool.clear();
-        for (uint16_t id : state->current().device) {
-            rte_eth_dev_stop(id);
-            rte_eth_dev_close(id);
-        }
-        learn.reset();
-        state.reset();
-        macs.reset();
-        rte_free(rcu);
-    }
+    void TearDown() override { rig.reset(); }
 
-    void inject(uint16_t port, const bytes& f) { ASSERT_EQ(rte_ring_enqueue(rx[port], testing::make_mbuf(f)), 0); }
-
-    // Runs both workers once, then lets the learner apply what they saw.
-    void step() {
-        for (auto& w : pool) {
-            w->poll_once();
-        }
-        learn->drain();
-    }
-
-    // Everything port `port` sent, over all its TX queues.
-    std::vector<bytes> sent(uint16_t port) {
-        std::vector<bytes> out;
-        for (rte_ring* r : tx[port]) {
-            void* obj = nullptr;
-            while (rte_ring_dequeue(r, &obj) == 0) {
-                auto* m = static_cast<rte_mbuf*>(obj);
-                out.push_back(testing::mbuf_bytes(m));
-                rte_pktmbuf_free(m);
-            }
-        }
-        return out;
-    }
+    void inject(uint16_t port, const bytes& f) { rig->inject(port, f); }
+    void step() { rig->step(); }
+    std::vector<bytes> sent(uint16_t port) { return rig->sent(port); }
 
     void discard_sent() {
-        for (uint16_t p = 0; p < tx.size(); ++p) {
+        for (uint16_t p = 0; p < rig->tx.size(); ++p) {
             sent(p);
         }
     }
 
     uint64_t drops(uint16_t port, drop_reason r) const {
         uint64_t n = 0;
-        for (const auto& w : pool) {
+        for (const auto& w : rig->workers) {
             n += w->counters().ports[port].get(r);
         }
         return n;
     }
 
-    coarse_clock clock;
-    std::vector<rte_ring*> rx;
-    std::vector<std::vector<rte_ring*>> tx;
-    rte_rcu_qsbr* rcu = nullptr;
-    std::unique_ptr<fdb> macs;
-    std::unique_ptr<snapshot_holder> state;
-    std::unique_ptr<learner> learn;
-    std::vector<std::unique_ptr<worker>> pool;
+    std::unique_ptr<testing::switch_rig> rig;
 };
 
 TEST_F(ring_switch, broadcast_floods_only_inside_the_vlan) {
@@ -175,7 +99,7 @@ TEST_F(ring_switch, mac_learned_by_one_worker_is_used_by_the_other) {
     step();
     EXPECT_EQ(sent(0), std::vector<bytes>{frame(mac_a, mac_b)});
     EXPECT_TRUE(sent(3).empty()) << "known unicast is not flooded";
-    EXPECT_EQ(macs->size(), 2u);
+    EXPECT_EQ(rig->macs->size(), 2u);
 }
 
 TEST_F(ring_switch, trunk_to_access_pops_and_access_to_trunk_pushes) {
@@ -198,7 +122,7 @@ TEST_F(ring_switch, vlan_rule_violations_are_dropped_and_counted) {
     EXPECT_EQ(drops(0, drop_reason::tagged_on_access), 1u);
     EXPECT_EQ(drops(3, drop_reason::vlan_not_allowed), 1u);
     EXPECT_EQ(drops(0, drop_reason::truncated), 1u);
-    EXPECT_EQ(macs->size(), 0u) << "dropped frames teach nothing";
+    EXPECT_EQ(rig->macs->size(), 0u) << "dropped frames teach nothing";
 }
 
 TEST_F(ring_switch, unicast_to_the_ingress_port_is_filtered) {
@@ -224,7 +148,7 @@ TEST_F(ring_switch, moved_mac_is_relearned) {
     step();
     EXPECT_EQ(sent(1).size(), 1u);
     EXPECT_TRUE(sent(0).empty());
-    EXPECT_EQ(macs->statistics().moved, 1u);
+    EXPECT_EQ(rig->macs->statistics().moved, 1u);
 }
 
 TEST_F(ring_switch, full_burst_and_remainders_all_arrive) {
@@ -235,7 +159,7 @@ TEST_F(ring_switch, full_burst_and_remainders_all_arrive) {
         for (uint16_t i = 0; i < n; ++i) {
             inject(0, frame(mac_b, mac_a, {}, 0x0800, 46 + i));
         }
-        while (rte_ring_count(rx[0]) != 0) {
+        while (rte_ring_count(rig->rx[0]) != 0) {
             step();
         }
         const auto out = sent(1);
@@ -251,7 +175,8 @@ TEST_F(ring_switch, full_burst_and_remainders_all_arrive) {
 TEST_F(ring_switch, concurrent_workers_learn_and_forward) {
     ASSERT_GE(rte_lcore_count(), 3u) << "the test EAL starts 3 lcores";
     std::atomic<bool> stop{false};
-    std::vector<std::pair<worker*, std::atomic<bool>*>> jobs{{pool[0].get(), &stop}, {pool[1].get(), &stop}};
+    std::vector<std::pair<worker*, std::atomic<bool>*>> jobs{{rig->workers[0].get(), &stop},
+                                                             {rig->workers[1].get(), &stop}};
     unsigned lcore = rte_get_next_lcore(-1, 1, 0);
     for (auto& j : jobs) {
         rte_eal_remote_launch(
@@ -265,17 +190,17 @@ TEST_F(ring_switch, concurrent_workers_learn_and_forward) {
     }
     inject(0, frame(bcast, mac_a));
     inject(1, frame(bcast, mac_b));
-    while (macs->size() < 2) {
-        learn->drain();
+    while (rig->macs->size() < 2) {
+        rig->learn->drain();
         std::this_thread::yield();
     }
-    macs->flush(1);                 // B forgotten (waits for both workers' grace period)
+    rig->macs->flush(1);            // B forgotten (waits for both workers' grace period)
     inject(1, frame(mac_a, mac_b)); // B relearned by worker 1, A known from worker 0
-    while (macs->size() < 2) {
-        learn->drain();
+    while (rig->macs->size() < 2) {
+        rig->learn->drain();
         std::this_thread::yield();
     }
-    while (rte_ring_count(tx[0][1]) < 2) {
+    while (rte_ring_count(rig->tx[0][1]) < 2) {
         std::this_thread::yield();
     }
     stop = true;

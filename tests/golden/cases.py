@@ -56,41 +56,41 @@ def tagging_case() -> Case:
     sends = []
 
     x = f(host(1), BROADCAST)  # access in: untagged; out of trunks tagged 10, PCP 0
-    sends.append(flood("a10", x, {"t1": x.with_tags(Tag(10)), "t2": x.with_tags(Tag(10))}))
+    sends.append(flood("a10", x, {"t1": x.with_tags(Tag(10)), "t2": x.with_tags(Tag(10))}, vlan=10))
 
     x = f(host(2), unknown(1))  # the same for unknown unicast
-    sends.append(flood("a10", x, {"t1": x.with_tags(Tag(10)), "t2": x.with_tags(Tag(10))}))
+    sends.append(flood("a10", x, {"t1": x.with_tags(Tag(10)), "t2": x.with_tags(Tag(10))}, vlan=10))
 
     x = f(host(3), BROADCAST, Tag(0, pcp=6))  # priority-tagged on access: VLAN 10, PCP kept
-    sends.append(flood("a10", x, {"t1": x.with_tags(Tag(10, pcp=6)), "t2": x.with_tags(Tag(10, pcp=6))}))
+    sends.append(flood("a10", x, {"t1": x.with_tags(Tag(10, pcp=6)), "t2": x.with_tags(Tag(10, pcp=6))}, vlan=10))
 
     x = f(host(4), BROADCAST, Tag(10, pcp=5, dei=1))  # trunk in: popped to access, kept to trunk
-    sends.append(flood("t1", x, {"a10": untagged(x), "t2": x}))
+    sends.append(flood("t1", x, {"a10": untagged(x), "t2": x}, vlan=10))
 
     x = f(host(5), BROADCAST, Tag(20, pcp=3))  # VLAN 20 lives on the two trunks only
-    sends.append(flood("t1", x, {"t2": x}))
+    sends.append(flood("t1", x, {"t2": x}, vlan=20))
 
     x = f(host(6), BROADCAST)  # untagged on t1 is native VLAN 30: untagged to a30, tagged to t2
-    sends.append(flood("t1", x, {"a30": x, "t2": x.with_tags(Tag(30))}))
+    sends.append(flood("t1", x, {"a30": x, "t2": x.with_tags(Tag(30))}, vlan=30))
 
     x = f(host(7), BROADCAST, Tag(30, pcp=7, dei=1))  # into the native VLAN: untagged out of t1
-    sends.append(flood("t2", x, {"a30": untagged(x), "t1": untagged(x)}))
+    sends.append(flood("t2", x, {"a30": untagged(x), "t1": untagged(x)}, vlan=30))
 
     x = f(host(8), BROADCAST, Tag(30, pcp=2))  # the native VID, tagged, is admitted too
-    sends.append(flood("t1", x, {"a30": untagged(x), "t2": x}))
+    sends.append(flood("t1", x, {"a30": untagged(x), "t2": x}, vlan=30))
 
     x = f(host(9), BROADCAST)  # access VLAN 30: native (untagged) on t1, tagged on t2
-    sends.append(flood("a30", x, {"t1": x, "t2": x.with_tags(Tag(30))}))
+    sends.append(flood("a30", x, {"t1": x, "t2": x.with_tags(Tag(30))}, vlan=30))
 
     x = f(host(10), unknown(2), Tag(20, dei=1))  # trunk to trunk: DEI alone is kept as well
-    sends.append(flood("t2", x, {"t1": x}))
+    sends.append(flood("t2", x, {"t1": x}, vlan=20))
 
     x = f(host(11), BROADCAST, Tag(10, pcp=1), Tag(100, pcp=4))  # QinQ: only the outer tag changes
-    sends.append(flood("t1", x, {"a10": x.with_tags(Tag(100, pcp=4)), "t2": x}))
+    sends.append(flood("t1", x, {"a10": x.with_tags(Tag(100, pcp=4)), "t2": x}, vlan=10))
 
     return Case(
         "tagging", "vlan",
-        "access/trunk/native tagging, PCP/DEI kept, pushed tags PCP 0, flood within the VLAN",
+        "access/trunk/native tagging, PCP/DEI kept, pushed tags PCP 0, flood within the VLAN; each frame counted in its VLAN",
         TAGGING_PORTS, [sends],
     )
 
@@ -137,13 +137,16 @@ def drops_case() -> Case:
     bare = header_only(host(10), BROADCAST, 0x0800)
     bare_tagged = header_only(host(10), BROADCAST, 0x8100, b"\x00\x0a\x08\x00")
     sends.append(flood("a10", RawFrame(bare, "bare header"), {"t1": RawFrame(bare_tagged, "bare header, tag 10"),
-                                                               "t2": RawFrame(bare_tagged, "bare header, tag 10")}))
+                                                               "t2": RawFrame(bare_tagged, "bare header, tag 10")},
+                       vlan=10))
     bare2 = header_only(host(11), BROADCAST, 0x0800)
     bare2_tagged = header_only(host(11), BROADCAST, 0x8100, b"\x00\x0a\x08\x00")
     sends.append(flood("t1", RawFrame(bare2_tagged, "bare header, tag 10"), {"a10": RawFrame(bare2, "bare header"),
-                                                                             "t2": RawFrame(bare2_tagged, "bare tagged")}))
+                                                                             "t2": RawFrame(bare2_tagged, "bare tagged")},
+                       vlan=10))
     return Case(
-        "drops", "drops", "each malformed or inadmissible frame is dropped under its reason and not learned",
+        "drops", "drops",
+        "each malformed or inadmissible frame is dropped under its reason, on its port alone (no VLAN), and not learned",
         TAGGING_PORTS, [sends],
         # Only the two valid frames taught anything: dropped frames must not be learned.
         macs=[Entry(host(10), 10, "a10"), Entry(host(11), 10, "t1")],
@@ -158,20 +161,20 @@ def flooding_case() -> Case:
     sends = []
     for dst in (BROADCAST, MCAST_IPV4, unknown(1)):  # all three kinds flood alike
         x = f(host(1), dst)
-        sends.append(flood("a1", x, {"a2": x, "t": x.with_tags(Tag(10))}))
+        sends.append(flood("a1", x, {"a2": x, "t": x.with_tags(Tag(10))}, vlan=10))
     x = f(host(2), MCAST_IPV6)
-    sends.append(flood("a2", x, {"a1": x, "t": x.with_tags(Tag(10))}))
+    sends.append(flood("a2", x, {"a1": x, "t": x.with_tags(Tag(10))}, vlan=10))
     x = f(host(3), BROADCAST)
-    sends.append(flood("a3", x, {"t": x.with_tags(Tag(20))}))
+    sends.append(flood("a3", x, {"t": x.with_tags(Tag(20))}, vlan=20))
     x = f(host(4), BROADCAST, Tag(20, pcp=1))
-    sends.append(flood("t", x, {"a3": untagged(x)}))
+    sends.append(flood("t", x, {"a3": untagged(x)}, vlan=20))
     x = f(host(4), unknown(2), Tag(10))
-    sends.append(flood("t", x, {"a1": untagged(x), "a2": untagged(x)}))
+    sends.append(flood("t", x, {"a1": untagged(x), "a2": untagged(x)}, vlan=10))
     # VLAN 30 has no port but t: nowhere to flood.
-    sends.append(drop("t", f(host(4), BROADCAST, Tag(30)), "flood_empty"))
-    sends.append(drop("t", f(host(4), unknown(3), Tag(30)), "flood_empty"))
+    sends.append(drop("t", f(host(4), BROADCAST, Tag(30)), "flood_empty", vlan=30))
+    sends.append(drop("t", f(host(4), unknown(3), Tag(30)), "flood_empty", vlan=30))
     return Case(
-        "flooding", "flood", "broadcast, multicast and unknown unicast flood to the VLAN's other ports only",
+        "flooding", "flood", "broadcast, multicast and unknown unicast flood to the VLAN's other ports only; each copy counted in the VLAN",
         [access("a1", 10), access("a2", 10), access("a3", 20), trunk("t", (10, 20, 30))], [sends],
     )
 
@@ -182,24 +185,24 @@ def flooding_case() -> Case:
 def learning_case() -> Case:
     f = Numbered()
     first = f(host(1), host(2))
-    teach = [flood("p0", first, {"p1": first, "p2": first, "t": first.with_tags(Tag(10))})]
+    teach = [flood("p0", first, {"p1": first, "p2": first, "t": first.with_tags(Tag(10))}, vlan=10)]
     replies = []
     for port, src in (("p1", host(2)), ("p2", host(3))):
         x = f(src, host(1))
-        replies.append(unicast(port, x, "p0", x))
+        replies.append(unicast(port, x, "p0", x, vlan=10))
     x = f(host(4), host(1), Tag(10, pcp=3))
-    replies.append(unicast("t", x, "p0", untagged(x)))
-    replies.append(drop("p0", f(host(5), host(1)), "same_port"))  # host(1) lives on p0 itself
+    replies.append(unicast("t", x, "p0", untagged(x), vlan=10))
+    replies.append(drop("p0", f(host(5), host(1)), "same_port", vlan=10))  # host(1) lives on p0 itself
     # host(1) is known in VLAN 10 only; in VLAN 20 it is unknown, and t is alone there.
-    replies.append(drop("t", f(host(6), host(1), Tag(20)), "flood_empty"))
+    replies.append(drop("t", f(host(6), host(1), Tag(20)), "flood_empty", vlan=20))
     answers = []
     for dst, port in ((host(2), "p1"), (host(3), "p2")):
         x = f(host(1), dst)
-        answers.append(unicast("p0", x, port, x))
+        answers.append(unicast("p0", x, port, x, vlan=10))
     x = f(host(1), host(4))
-    answers.append(unicast("p0", x, "t", x.with_tags(Tag(10))))
+    answers.append(unicast("p0", x, "t", x.with_tags(Tag(10)), vlan=10))
     return Case(
-        "learning", "learning", "the first frame floods; replies and later frames go only to the learned port",
+        "learning", "learning", "the first frame floods; replies and later frames go only to the learned port; drops after the lookup count in the VLAN",
         [access("p0", 10), access("p1", 10), access("p2", 10), trunk("t", (10, 20))],
         [teach, replies, answers],
         counters={"p0": {"learn_events": 2}, "p1": {"learn_events": 1}, "p2": {"learn_events": 1},
@@ -352,27 +355,28 @@ def customer_case() -> Case:
     f = Numbered()
     push = []
     x = f(m1, BROADCAST)  # untagged: the S-tag alone is pushed, PCP 0
-    push.append(flood("ca", x, {"ca2": x, "s": x.with_tags(s_tag(100))}))
+    push.append(flood("ca", x, {"ca2": x, "s": x.with_tags(s_tag(100))}, vlan=100))
     x = f(host(0x37), BROADCAST, Tag(0, pcp=6))  # a priority tag is customer payload, kept
-    push.append(flood("ca2", x, {"ca": x, "s": x.with_tags(s_tag(100, pcp=6), Tag(0, pcp=6))}))
+    push.append(flood("ca2", x, {"ca": x, "s": x.with_tags(s_tag(100, pcp=6), Tag(0, pcp=6))}, vlan=100))
     # The same MAC in customer B (its own phase: one MAC sends on one port per phase).
     x = f(m1, BROADCAST, Tag(10, pcp=3, dei=1))  # C-tagged: S-tag pushed over it with its priority
-    push_b = [flood("cb", x, {"s": x.with_tags(s_tag(200, pcp=3, dei=1), Tag(10, pcp=3, dei=1))})]
+    push_b = [flood("cb", x, {"s": x.with_tags(s_tag(200, pcp=3, dei=1), Tag(10, pcp=3, dei=1))}, vlan=200)]
     pop = []
     x = f(m2, m1, s_tag(100, pcp=2), Tag(10, pcp=5))  # to customer A only: S-tag popped, C kept
-    pop.append(unicast("s", x, "ca", x.with_tags(Tag(10, pcp=5))))
+    pop.append(unicast("s", x, "ca", x.with_tags(Tag(10, pcp=5)), vlan=100))
     x = f(m2, m1, s_tag(200), Tag(10))  # the same MACs and C-VLAN, customer B
-    pop.append(unicast("s", x, "cb", x.with_tags(Tag(10))))
+    pop.append(unicast("s", x, "cb", x.with_tags(Tag(10)), vlan=200))
     x = f(host(0x33), BROADCAST, s_tag(100))  # S-tag only: untagged to A's ports
-    pop.append(flood("s", x, {"ca": x.with_tags(), "ca2": x.with_tags()}))
+    pop.append(flood("s", x, {"ca": x.with_tags(), "ca2": x.with_tags()}, vlan=100))
     x = f(host(0x34), BROADCAST, s_tag(100), Tag(10), Tag(20, pcp=1))  # three deep: C and below kept
     pop.append(flood("s", x, {"ca": x.with_tags(Tag(10), Tag(20, pcp=1)),
-                              "ca2": x.with_tags(Tag(10), Tag(20, pcp=1))}))
+                              "ca2": x.with_tags(Tag(10), Tag(20, pcp=1))}, vlan=100))
     pop.append(drop("s", f(host(0x35), BROADCAST, s_tag(300)), "vlan_not_allowed"))
     pop.append(drop("s", f(host(0x36), BROADCAST), "untagged_on_trunk"))
     return Case(
         "qinq_customers", "qinq",
-        "customer ports push and pop the S-tag, keep C-tags, PCP and deeper tags; two customers stay apart",
+        "customer ports push and pop the S-tag, keep C-tags, PCP and deeper tags; two customers stay apart, "
+        "each counted in its S-VLAN",
         [customer("ca", 100), customer("ca2", 100), customer("cb", 200), s_trunk("s", (100, 200))],
         [push, push_b, pop],
         macs=[Entry(m1, 100, "ca"), Entry(m1, 200, "cb"), Entry(m2, 100, "s"), Entry(m2, 200, "s"),
@@ -448,15 +452,16 @@ def qinq_mtu_case() -> Case:
     f = Numbered()
     big = f(host(1), BROADCAST, Tag(10), pad=1518 - 64)
     assert len(big.to_bytes()) == 1518
-    sends = [flood("c", big, {"s1504": big.with_tags(s_tag(100), Tag(10))})]
+    sends = [flood("c", big, {"s1504": big.with_tags(s_tag(100), Tag(10))}, vlan=100)]
     small = f(host(2), BROADCAST, Tag(10), pad=1514 - 64)
     sends.append(flood("c", small, {"s1500": small.with_tags(s_tag(100), Tag(10)),
-                                    "s1504": small.with_tags(s_tag(100), Tag(10))}))
+                                    "s1504": small.with_tags(s_tag(100), Tag(10))}, vlan=100))
     return Case(
         "qinq_mtu", "qinq", "tags pushed count against the egress MTU; too long is egress_mtu_exceeded",
         [customer("c", 100, mtu=1500), s_trunk("s1500", (100,), mtu=1500), s_trunk("s1504", (100,), mtu=1504)],
         [sends],
         egress_drops={"s1500": {"egress_mtu_exceeded": 1}},
+        vlan_egress_drops={100: {"egress_mtu_exceeded": 1}},
     )
 
 

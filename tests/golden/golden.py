@@ -4,7 +4,8 @@
 For each case of cases.py and each burst size, this writes a YAML configuration whose ports
 are net_pcap devices, one input pcap per port, runs `vxswitchd --check --burst N`, and then
 compares every output pcap with the frames the case expects, and the state file with the
-counters, drop reasons and MAC table the case implies.
+counters, drop reasons and MAC table the case implies (per port, and per VLAN for the cases
+whose sends say which VLAN each frame is in).
 
     golden.py VXSWITCHD [--group G]... [--case NAME]... [--bursts 1,32] [--keep] [--list]
 
@@ -110,30 +111,61 @@ def is_unicast(mac: str) -> bool:
     return int(mac.split(":")[0], 16) & 1 == 0
 
 
+def new_tally() -> dict[str, collections.Counter]:
+    return {"counters": collections.Counter(), "drops": collections.Counter()}
+
+
+def count_received(tally: dict[str, collections.Counter], s: Send) -> None:
+    """What receiving `s` counts where it is received (its port, its VLAN)."""
+    c, d = tally["counters"], tally["drops"]
+    c["rx_packets"] += 1
+    c["rx_bytes"] += len(s.frame.to_bytes())
+    if s.kind == "drop":
+        d[s.reason] += 1
+    # A unicast destination that reached the flood decision was a table miss.
+    missed = s.kind == "flood" or s.reason == "flood_empty"
+    if missed and not isinstance(s.frame, RawFrame) and is_unicast(s.frame.dst):
+        c["unknown_unicast"] += 1
+    if s.kind == "flood":
+        c["flooded"] += 1
+
+
+def count_sent(tally: dict[str, collections.Counter], frame) -> None:
+    tally["counters"]["tx_packets"] += 1
+    tally["counters"]["tx_bytes"] += len(frame.to_bytes())
+
+
 def expected_counters(case: Case, laid_out: dict[str, list[Send]]) -> dict[str, dict[str, collections.Counter]]:
     """Per port, the counters and drops the sends imply, plus the case's explicit ones."""
-    exp = {p.name: {"counters": collections.Counter(), "drops": collections.Counter()} for p in case.ports}
+    exp = {p.name: new_tally() for p in case.ports}
     for ingress, sends in laid_out.items():
-        c, d = exp[ingress]["counters"], exp[ingress]["drops"]
         for s in sends:
-            c["rx_packets"] += 1
-            c["rx_bytes"] += len(s.frame.to_bytes())
-            if s.kind == "drop":
-                d[s.reason] += 1
-            # A unicast destination that reached the flood decision was a table miss.
-            missed = s.kind == "flood" or s.reason == "flood_empty"
-            if missed and not isinstance(s.frame, RawFrame) and is_unicast(s.frame.dst):
-                c["unknown_unicast"] += 1
-            if s.kind == "flood":
-                c["flooded"] += 1
+            count_received(exp[ingress], s)
             for egress, frame in s.out.items():
-                exp[egress]["counters"]["tx_packets"] += 1
-                exp[egress]["counters"]["tx_bytes"] += len(frame.to_bytes())
+                count_sent(exp[egress], frame)
     for port, values in case.egress_drops.items():
         exp[port]["drops"].update(values)
     for port, values in case.counters.items():
         for counter, value in values.items():
             exp[port]["counters"][counter] = value  # stated, not added (Counter.update adds)
+    return exp
+
+
+def checks_vlans(case: Case) -> bool:
+    return any(s.vlan is not None for phase in case.phases for s in phase)
+
+
+def expected_vlan_counters(case: Case, laid_out: dict[str, list[Send]]) -> dict[int, dict[str, collections.Counter]]:
+    """Per VLAN, what the sends that give their VLAN imply: received into it, flooded in it,
+    dropped in it, each frame out counted as sent; plus the egress drops the case states."""
+    exp = collections.defaultdict(new_tally)
+    for sends in laid_out.values():
+        for s in (s for s in sends if s.vlan is not None):
+            count_received(exp[s.vlan], s)
+            for frame in s.out.values():
+                count_sent(exp[s.vlan], frame)
+    for vlan, values in case.vlan_egress_drops.items():
+        exp[vlan]["drops"].update(values)
     return exp
 
 
@@ -292,6 +324,41 @@ def compare_counters(expected: dict, state: dict) -> list[str]:
     return errors
 
 
+def compare_vlan_counters(expected: dict, state: dict, vlans: list[int]) -> list[str]:
+    """Every counter and drop reason of every VLAN the ports carry: what the case implies, or
+    zero (a drop before the frame's VLAN is known must not count in any VLAN)."""
+    errors = []
+    got_vlans = {v["vlan"]: v for v in state.get("vlans", [])}
+    if sorted(got_vlans) != sorted(vlans):
+        errors.append(f"vlans: the state file lists {sorted(got_vlans)}, the ports carry {sorted(vlans)}")
+    for vlan, got in sorted(got_vlans.items()):
+        exp = expected.get(vlan, new_tally())
+        for kind in ("counters", "drops"):
+            for name in exp[kind]:
+                if name not in got[kind]:
+                    errors.append(f"vlan {vlan}: {kind}.{name} is not in the state file (renamed, or not per VLAN?)")
+            for name, value in got[kind].items():
+                if value != exp[kind][name]:
+                    errors.append(f"vlan {vlan}: {kind}.{name} expected {exp[kind][name]}, got {value}")
+    return errors
+
+
+def carried_vlans(case: Case) -> list[int]:
+    """The VLANs (bridge domains) some port of the case carries."""
+    vlans = set()
+    for p in case.ports:
+        if p.mode == "access":
+            vlans.add(p.vlan)
+        elif p.mode == "customer":
+            vlans.add(p.s_vlan)
+        else:
+            vlans.update(p.vlans)
+            vlans.update(t.domain for t in p.translate)
+            if p.native is not None:
+                vlans.add(p.native)
+    return sorted(vlans)
+
+
 def compare_fdb(case: Case, state: dict) -> list[str]:
     errors = []
     fdb = state["fdb"]
@@ -319,6 +386,7 @@ def run_case(vxswitchd: str, case: Case, bursts: list[int], work: str) -> list[s
     laid_out = lay_out(case)
     want_out = expected_outputs(laid_out)
     want_counters = expected_counters(case, laid_out)
+    want_vlans = expected_vlan_counters(case, laid_out) if checks_vlans(case) else None
     failures = []
     for burst in bursts:
         run_dir = os.path.join(work, f"{case.name}.burst{burst}")
@@ -331,6 +399,8 @@ def run_case(vxswitchd: str, case: Case, bursts: list[int], work: str) -> list[s
         for port in (p.name for p in case.ports):
             errors += compare_port(port, want_out.get(port, {}), outputs[port])
         errors += compare_counters(want_counters, state)
+        if want_vlans is not None:
+            errors += compare_vlan_counters(want_vlans, state, carried_vlans(case))
         errors += compare_fdb(case, state)
         if errors:
             detail = "\n".join("  " + line for e in errors for line in e.split("\n"))

@@ -71,18 +71,22 @@ class Send:
     kind: str  # "flood", "unicast" or "drop"
     out: dict[str, AnyFrame]  # egress port -> the exact frame that must leave there
     reason: Optional[str] = None  # for "drop": the drop reason, as named in counters.def
+    # The bridge domain, by its VLAN, that the frame is in once classified; None when it is
+    # dropped before it has one (or the case does not check VLANs). A case that gives one
+    # to any send has every VLAN's counters checked (golden.py), so it gives one to each.
+    vlan: Optional[int] = None
 
 
-def flood(port: str, frame: AnyFrame, out: dict[str, AnyFrame]) -> Send:
-    return Send(port, frame, "flood", out)
+def flood(port: str, frame: AnyFrame, out: dict[str, AnyFrame], vlan: Optional[int] = None) -> Send:
+    return Send(port, frame, "flood", out, vlan=vlan)
 
 
-def unicast(port: str, frame: AnyFrame, to: str, as_sent: AnyFrame) -> Send:
-    return Send(port, frame, "unicast", {to: as_sent})
+def unicast(port: str, frame: AnyFrame, to: str, as_sent: AnyFrame, vlan: Optional[int] = None) -> Send:
+    return Send(port, frame, "unicast", {to: as_sent}, vlan=vlan)
 
 
-def drop(port: str, frame: AnyFrame, reason: str) -> Send:
-    return Send(port, frame, "drop", {}, reason)
+def drop(port: str, frame: AnyFrame, reason: str, vlan: Optional[int] = None) -> Send:
+    return Send(port, frame, "drop", {}, reason, vlan=vlan)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +116,8 @@ class Case:
     # Drops the sends cannot imply, because they are counted on the egress port (e.g.
     # egress_mtu_exceeded): port -> reason -> value, added to those of the sends.
     egress_drops: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    # The same per VLAN (bridge domain), for a case whose sends give their VLAN: VLAN -> reason -> value.
+    vlan_egress_drops: dict[int, dict[str, int]] = dataclasses.field(default_factory=dict)
     macs: Optional[list[Entry]] = None  # the whole MAC table; None: not checked
     fdb: dict[str, int] = dataclasses.field(default_factory=dict)  # e.g. {"moved": 1}
     bursts: tuple[int, ...] = KEY_BURSTS
