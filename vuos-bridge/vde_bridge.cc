@@ -509,7 +509,7 @@ std::optional<nlohmann::json> bridge::state_of(size_t slot) const {
     const endpoint& e = *m.ep;
     nlohmann::json counters = nlohmann::json::object();
     for (size_t k = 0; k < counter_count; ++k) {
-        counters[std::string(counter_names[k])] = e.stats().value[k].load(std::memory_order_relaxed);
+        counters[std::string(counter_infos[k].name)] = e.stats().value[k].load(std::memory_order_relaxed);
     }
     const auto& v = *m.cfg.vde;
     nlohmann::json out{{"peer", e.peer()}, {"counters", counters}, {"device", e.device()}};

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "counters/counters.hh"
+
 namespace vx::vde {
 
 // One list: the enum and the names the state file prints come from it.
@@ -34,11 +36,12 @@ enum class counter : uint8_t {
 
 inline constexpr size_t counter_count = static_cast<size_t>(counter::count);
 
-inline constexpr std::array<std::string_view, counter_count> counter_names{
-#define VX_VDE_NAME(name, help) #name,
-    VX_VDE_COUNTERS(VX_VDE_NAME)
-#undef VX_VDE_NAME
-};
+// Names and help texts, as the workers' counters have them (the state file, vxctl, metrics).
+inline constexpr std::array<counter_info, counter_count> counter_infos{{
+#define VX_VDE_INFO(name, help) counter_info{#name, help},
+    VX_VDE_COUNTERS(VX_VDE_INFO)
+#undef VX_VDE_INFO
+}};
 
 struct counters {
     std::array<std::atomic<uint64_t>, counter_count> value{};

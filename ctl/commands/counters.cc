@@ -15,6 +15,7 @@
 #include "ctl/commands/commands.hh"
 #include "ctl/table.hh"
 #include "ctl/worker_load.hh"
+#include "vuos-bridge/vde_counters.hh"
 
 namespace vx::ctl {
 
@@ -82,6 +83,32 @@ void print_xdp_tables(const json& r) {
     print_or_none("\nXDP decisions:\n", decisions);
 }
 
+// VDE ports: what their I/O thread moved, and what it could not (frames lost between the
+// workers' rings and the peer's socket, docs/vde.md), those that happened.
+void print_vde_tables(const json& r) {
+    table moved({{"PORT"}, {"FRAMES IN", true}, {"FRAMES OUT", true}, {"HELD ROUNDS", true}});
+    table lost({{"PORT"}, {"COUNTER"}, {"FRAMES", true}});
+    for (const auto& p : r["ports"]) {
+        if (!p.contains("vde")) {
+            continue;
+        }
+        const auto& v = p["vde"];
+        const auto name = p["name"].get<std::string>();
+        moved.row({name, v["frames_in"].dump(), v["frames_out"].dump(), v["in_held"].dump()});
+        for (const auto& [counter, n] : in_declared_order(v, vde::counter_infos)) {
+            if (counter != "frames_in" && counter != "frames_out" && counter != "in_held" && n.get<uint64_t>() != 0) {
+                lost.row({name, counter, n.dump()});
+            }
+        }
+    }
+    if (moved.empty()) {
+        return;
+    }
+    std::cout << "\nVDE endpoints (the I/O thread's counts):\n";
+    moved.print(std::cout);
+    print_or_none("\nVDE losses:\n", lost);
+}
+
 void print_port_table(const json& r) {
     table t({{"PORT"},
              {"RX PACKETS", true},
@@ -106,6 +133,7 @@ void print_port_table(const json& r) {
     t.print(std::cout);
     print_or_none("\nDrops by reason:\n", drops);
     print_xdp_tables(r);
+    print_vde_tables(r);
 }
 
 // Every counter and every drop reason of one block (a port's, a VLAN's, a VNI's), zeros
@@ -139,6 +167,14 @@ void print_one_port(const json& p, const json& since) {
             xt.row({name, n.dump()});
         }
         xt.print(std::cout);
+    }
+    if (p.contains("vde")) {
+        std::cout << "\nVDE endpoint (the I/O thread's counts):\n";
+        table vt({{"VDE COUNTER"}, {"FRAMES", true}});
+        for (const auto& [name, n] : in_declared_order(p["vde"], vde::counter_infos)) {
+            vt.row({name, n.dump()});
+        }
+        vt.print(std::cout);
     }
 }
 

@@ -12,6 +12,7 @@ frames must cause: MACs per port and VLAN, drops per reason, a MAC move in the l
 """
 
 import argparse
+import ctypes
 import grp
 import json
 import os
@@ -924,6 +925,65 @@ def test_vde_ports_at_runtime(h: harness, d: daemon):
         assert s.stop() == 0, s.log_text()
 
 
+def test_vde_counters(h: harness, d: daemon):
+    """A VDE port's I/O thread counters in vxctl counters (the table, one port's view, --json),
+    from zero after counters clear, and in metrics (totals): a libvdeplug client (ctypes, in
+    this process) on v1 sends 5 broadcasts, which flood to v2 (no client: out_no_peer) and a."""
+    try:
+        lib = ctypes.CDLL("libvdeplug.so.2", use_errno=True)
+    except OSError:
+        print("      (no libvdeplug.so.2: skipped)")
+        return
+    lib.vde_open_real.restype = ctypes.c_void_p
+    lib.vde_open_real.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p]
+    lib.vde_send.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    lib.vde_close.argtypes = [ctypes.c_void_p]
+    vde = f"{h.tmp}/cvde"
+    s, sock = side_switch(h, "vdecounters", f"""vde_switch: {{ path: {vde}, mode: 0600 }}
+ports:
+  - {{ name: a, device: "net_null_vxca,no-rx=1", mode: access, vlan: 10 }}
+  - {{ name: v1, type: vde_switch, vde_port: 1, mode: access, vlan: 10 }}
+  - {{ name: v2, type: vde_switch, vde_port: 2, mode: access, vlan: 10 }}
+""")
+    conn = lib.vde_open_real(f"vde://{vde}[1]".encode(), b"ctl_test", 1, None)  # 1: LIBVDEPLUG_INTERFACE_VERSION
+    try:
+        assert conn, f"libvdeplug cannot open vde://{vde}[1]: {os.strerror(ctypes.get_errno())}"
+        broadcast = frame("02:00:00:00:0c:01", dst="ff:ff:ff:ff:ff:ff", size=60)
+
+        def send(n):
+            for _ in range(n):
+                assert lib.vde_send(conn, broadcast, len(broadcast), 0) == len(broadcast)
+
+        def vde_of(name):
+            return next(p for p in h.js("counters", sock=sock)["ports"] if p["name"] == name).get("vde")
+
+        send(5)
+        wait_for("5 frames in on v1 and 5 refused on v2",
+                 lambda: vde_of("v1")["frames_in"] == 5 and vde_of("v2")["out_no_peer"] == 5)
+        j = h.js("counters", sock=sock)
+        ports = {p["name"]: p for p in j["ports"]}
+        assert "vde" not in ports["a"], ports["a"]
+        assert ports["v2"]["vde"]["frames_out"] == 0 and ports["v1"]["vde"]["in_ring_full"] == 0, ports
+        table = h.ok("counters", sock=sock).out
+        assert re.search(r"(?m)^VDE endpoints \(the I/O thread's counts\):\nPORT +FRAMES IN +FRAMES OUT +HELD ROUNDS$",
+                         table), table
+        assert re.search(r"(?m)^v1 +5 +0 +\d+$", table) and re.search(r"(?m)^v2 +out_no_peer +5$", table), table
+        one = h.ok("counters", "v2", sock=sock).out
+        assert re.search(r"(?m)^out_no_peer +5$", one) and re.search(r"(?m)^frames_in +0$", one), one
+        h.ok("counters", "clear", sock=sock)
+        assert vde_of("v1")["frames_in"] == 0 and vde_of("v2")["out_no_peer"] == 0, "counters clear: from zero"
+        send(2)
+        wait_for("2 more frames in on v1", lambda: vde_of("v1")["frames_in"] == 2 and vde_of("v2")["out_no_peer"] == 2)
+        metrics = h.ok("metrics", sock=sock).out
+        assert 'vxswitch_vde_frames_in_total{port="v1"} 7\n' in metrics, metrics
+        assert 'vxswitch_vde_out_no_peer_total{port="v2"} 7\n' in metrics, metrics
+        assert "# HELP vxswitch_vde_in_held_total " in metrics and 'vxswitch_vde_frames_in_total{port="a"}' not in metrics
+    finally:
+        if conn:
+            lib.vde_close(conn)
+        assert s.stop() == 0, s.log_text()
+
+
 def test_vni_commands(h: harness, d: daemon):
     """vxctl vni show/add/set/remove on a VTEP: each change said in words and applied (show and
     config dump follow, the dump loads back to itself), --json, --dry-run, and every refusal
@@ -1221,6 +1281,7 @@ TESTS = [
     test_top,
     test_port_remove_refuses_the_vxlan_underlay,
     test_vde_ports_at_runtime,
+    test_vde_counters,
     test_vni_counters,
     test_hitless_remoding_under_traffic,
 ]

@@ -65,6 +65,7 @@ private:
         std::vector<vni_counter_block> segments;   // by counter slot (the same)
         std::vector<std::array<uint64_t, worker_counter_count>> workers;
         std::vector<std::array<uint64_t, VX_CNT_COUNT>> xdp; // per port slot: its steering program's decisions
+        std::vector<nlohmann::json> vde; // per port slot: a VDE port's I/O thread counters (null: none)
         std::chrono::steady_clock::time_point at;
         bool set = false;
     };
@@ -120,6 +121,8 @@ private:
     std::vector<port_counter_block> port_counts() const;
     // Port slot i's XDP decisions since `counters clear` (an af_xdp port's; null otherwise).
     nlohmann::json xdp_counts(uint16_t i) const;
+    // Port slot i's VDE I/O thread counters since `counters clear` (a VDE port's; null otherwise).
+    nlohmann::json vde_counts(uint16_t i) const;
     // A port added in `slot` counts from zero: the baseline of the slot's earlier port goes.
     void forget_baseline(uint16_t slot);
     uint16_t port_index(const std::string& name) const;

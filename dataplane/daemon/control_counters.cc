@@ -18,6 +18,7 @@
 #include "daemon/control_views.hh"
 #include "daemon/counter_json.hh"
 #include "daemon/fabric.hh"
+#include "vuos-bridge/vde_counters.hh"
 
 namespace vx::control {
 
@@ -112,6 +113,29 @@ void add_vlan_and_vni_metrics(exposition& m, fabric& f) {
                       "frames dropped on their way into (or, split horizon, out of) a VNI, by reason");
 }
 
+// What the VDE I/O thread counted per VDE port (vuos-bridge/vde_counters.hh): a family per
+// counter, a sample per VDE port.
+void add_vde_metrics(exposition& m, const fabric& f, const std::vector<uint16_t>& slots,
+                     const std::vector<config::port>& ports) {
+    std::vector<std::pair<const std::string*, nlohmann::json>> vde_ports;
+    for (uint16_t i : slots) {
+        if (auto v = f.vde_state(i)) {
+            vde_ports.emplace_back(&ports[i].name, std::move((*v)["counters"]));
+        }
+    }
+    if (vde_ports.empty()) {
+        return;
+    }
+    for (size_t k = 0; k < vde::counter_count; ++k) {
+        const std::string counter(vde::counter_infos[k].name);
+        const auto name = fmt::format("vxswitch_vde_{}_total", counter);
+        m.family(name, "counter", vde::counter_infos[k].help);
+        for (const auto& [port, c] : vde_ports) {
+            m.sample(name, {{"port", *port}}, c.value(counter, uint64_t{0}));
+        }
+    }
+}
+
 void add_fdb_metrics(exposition& m, fabric& f) {
     m.family("vxswitch_fdb_entries", "gauge", "MAC table entries, by VLAN and type");
     for (const auto& [vlan, t] : count_macs(f, std::nullopt, std::nullopt)) {
@@ -150,6 +174,20 @@ json commands::xdp_counts(uint16_t i) const {
     return steer_counters_json(c);
 }
 
+json commands::vde_counts(uint16_t i) const {
+    auto v = _fabric.vde_state(i);
+    if (!v) {
+        return nullptr;
+    }
+    json c = std::move((*v)["counters"]);
+    if (_baseline.set && i < _baseline.vde.size() && _baseline.vde[i].is_object()) {
+        for (auto& [name, n] : c.items()) {
+            n = n.get<uint64_t>() - _baseline.vde[i].value(name, uint64_t{0});
+        }
+    }
+    return c;
+}
+
 std::array<uint64_t, worker_counter_count> commands::worker_counts(size_t w) const {
     auto c = _fabric.workers()[w]->counters().counter;
     for (size_t k = 0; _baseline.set && k < worker_counter_count; ++k) {
@@ -164,6 +202,9 @@ void commands::forget_baseline(uint16_t slot) {
     }
     if (slot < _baseline.xdp.size()) {
         _baseline.xdp[slot] = {};
+    }
+    if (slot < _baseline.vde.size()) {
+        _baseline.vde[slot] = nullptr;
     }
 }
 
@@ -185,6 +226,9 @@ json commands::counters(ctl::arg_reader& a) {
             p["name"] = port_name(i);
             if (auto xdp = xdp_counts(i); !xdp.is_null()) {
                 p["xdp"] = std::move(xdp);
+            }
+            if (auto vde = vde_counts(i); !vde.is_null()) {
+                p["vde"] = std::move(vde);
             }
             ports.push_back(p);
         }
@@ -237,6 +281,12 @@ json commands::counters_clear(ctl::arg_reader& a) {
     for (size_t i = 0; i < _baseline.xdp.size(); ++i) {
         if (const xdp_steer* steer = _fabric.steering(i)) {
             _baseline.xdp[i] = steer->counters();
+        }
+    }
+    _baseline.vde.assign(_baseline.ports.size(), nullptr);
+    for (size_t i = 0; i < _baseline.vde.size(); ++i) {
+        if (auto v = _fabric.vde_state(i)) {
+            _baseline.vde[i] = std::move((*v)["counters"]);
         }
     }
     _baseline.workers.clear();
@@ -304,6 +354,7 @@ json commands::metrics(ctl::arg_reader& a) {
             }
         }
     }
+    add_vde_metrics(m, _fabric, slots, ports);
     for (size_t k = 0; k < worker_counter_count; ++k) {
         const auto name = fmt::format("vxswitch_worker_{}_total", worker_counters[k].name);
         m.family(name, "counter", worker_counters[k].help);
