@@ -21,8 +21,7 @@ def vxbench(*args: str) -> subprocess.CompletedProcess:
 
 
 def pngs(folder: Path) -> list[str]:
-    found = sorted(p.name for p in folder.glob("*.png") if p.read_bytes().startswith(PNG_MAGIC))
-    return found
+    return sorted(p.name for p in folder.glob("*.png") if p.read_bytes().startswith(PNG_MAGIC))
 
 
 def main() -> int:
